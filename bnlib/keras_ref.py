@@ -10,15 +10,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = [
-    "keras",
-    "KerasBN",
-    "keras_batchnorm",
-    "keras_batchnorm_steps",
-    "keras_normalization",
-]
-
-
 def keras():
     """Import and return the ``keras`` module, silencing TensorFlow's start-up noise first."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
