@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+
 def keras():
     """Import and return the ``keras`` module, silencing TensorFlow's start-up noise first."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -112,3 +113,139 @@ def keras_normalization(X, axis=-1):
     layer.adapt(X)
     out = layer(X).numpy()
     return out, np.asarray(layer.mean).reshape(-1), np.asarray(layer.variance).reshape(-1)
+
+
+def keras_batchnorm_gradients(a, dout, gamma=None, beta=None, eps=1e-3, axis=-1):
+    """Gradients by TensorFlow autodiff through ``keras.layers.BatchNormalization`` in training mode.
+
+    a:    (m, n) or (m, h, w, c) numpy array; float64 input runs a float64 layer, anything else float32.
+    dout: array of a's shape, the upstream gradient dL/d(out); the loss is L = sum(out * dout).
+    gamma, beta: (n,) or None for Keras's initial values (1, 0);  eps, axis: the layer's epsilon and axis.
+    Returns (da, dgamma, dbeta) from ``tf.GradientTape``: da has a's shape, dgamma and dbeta are (n,).
+    The reference for chapter 3's backward pass.
+    """
+    keras()
+    import tensorflow as tf
+
+    dtype = _layer_dtype(a)
+    layer = _make_bn(np.shape(a), dtype, gamma, beta, None, None, eps, 0.99, axis)
+    x = tf.constant(np.asarray(a, dtype=dtype))
+    d = tf.constant(np.asarray(dout, dtype=dtype))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        loss = tf.reduce_sum(layer(x, training=True) * d)
+    da, dgamma, dbeta = tape.gradient(loss, [x, layer.gamma, layer.beta])
+    return np.asarray(da), np.asarray(dgamma).reshape(-1), np.asarray(dbeta).reshape(-1)
+
+
+def keras_dense_bn_kernel_gradient(u, W, dout, eps=1e-3):
+    """dL/dW by TensorFlow autodiff for a small Keras model: a = u @ W (Dense, no bias), then BatchNormalization.
+
+    u:    (m, n_in) inputs;  W: (n_in, n) the Dense kernel (Keras convention a = u @ W).
+    dout: (m, n), the upstream gradient at the BN output; the loss is L = sum(BN(u @ W) * dout).
+    eps:  the BN layer's epsilon; BN runs in training mode with gamma = 1, beta = 0.
+    Returns dL/dW, shape (n_in, n). Float64 u runs a float64 model.
+    Chapter 3 calls it at W and at c * W to check the scale invariance dL/d(cW) = (1/c) dL/dW.
+    """
+    k = keras()
+    import tensorflow as tf
+
+    dtype = _layer_dtype(u)
+    W = np.asarray(W, dtype=dtype)
+    dense = k.layers.Dense(W.shape[1], use_bias=False, dtype=dtype)
+    bn = k.layers.BatchNormalization(epsilon=eps, dtype=dtype)
+    model = k.Sequential([k.Input(shape=(W.shape[0],), dtype=dtype), dense, bn])
+    dense.kernel.assign(W)
+    x = tf.constant(np.asarray(u, dtype=dtype))
+    d = tf.constant(np.asarray(dout, dtype=dtype))
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(model(x, training=True) * d)
+    return np.asarray(tape.gradient(loss, dense.kernel))
+
+
+@dataclass(frozen=True)
+class KerasWeight:
+    """One weight array of a Keras layer, as ``layer.weights`` lists it.
+
+    name: the weight's own name, e.g. "gamma" or "moving_mean" (without the layer's path).
+    value: numpy array, its value when read.
+    trainable: True if gradient descent updates it (gamma, beta, kernel, bias); False for the
+               moving statistics, which the layer updates itself during training-mode calls.
+    """
+
+    name: str
+    value: np.ndarray
+    trainable: bool
+
+
+@dataclass(frozen=True)
+class KerasDenseBN:
+    """What one training-mode call of the model Dense(use_bias=False) -> BatchNormalization -> Activation produced.
+
+    z:       (m, n) the Dense output x @ W (+ bias if one was given): the pre-activation that BN normalizes.
+    a_tilde: (m, n) the BatchNormalization output, beta + gamma * a_std.
+    out:     (m, n) the Activation output, g(a_tilde).
+    dense_weights: KerasWeight per Dense weight ("kernel", and "bias" only if a bias was given).
+    bn_weights:    KerasWeight per BatchNormalization weight, in Keras's order: gamma, beta,
+                   moving_mean, moving_variance, each (n,), read after the call.
+    Taught in chapter 2 ("these calculations occur within a batch normalization layer").
+    """
+
+    z: np.ndarray
+    a_tilde: np.ndarray
+    out: np.ndarray
+    dense_weights: tuple
+    bn_weights: tuple
+
+
+def _weights(layer):
+    return tuple(KerasWeight(w.name, np.asarray(w.numpy()).copy(), bool(w.trainable)) for w in layer.weights)
+
+
+def keras_dense_bn(x, W, gamma=None, beta=None, bias=None, eps=1e-3, momentum=0.99, activation="relu"):
+    """Build the model Dense(n, use_bias=False) -> BatchNormalization -> Activation and call it once in training mode.
+
+    x:     (m, n_in) a batch of inputs, batch-first; float64 input builds a float64 model, anything else float32.
+    W:     (n_in, n) the Dense kernel, so that z = x @ W (Keras's convention).
+    gamma, beta: (n,) BatchNormalization scale and shift, or None for Keras's initial 1 and 0.
+    bias:  None for Dense(use_bias=False), the usual choice before BN; or (n,) to build Dense(use_bias=True)
+           with that bias, to show that BN's mean subtraction cancels it.
+    eps, momentum: BatchNormalization's ``epsilon`` and ``momentum`` (Keras defaults 1e-3, 0.99).
+    activation: a Keras activation name, e.g. "relu" or "sigmoid".
+    Returns KerasDenseBN: z, a_tilde, out (m, n) and the two layers' weights read back after the call.
+    Taught in chapter 2.
+    """
+    from .validation import as_batch, check_eps, check_momentum
+
+    x = as_batch(x, name="x")
+    if x.ndim != 2:
+        raise ValueError(f"x must have shape (m, n_in) for a Dense layer, got shape {x.shape}.")
+    W = np.asarray(W)
+    if W.ndim != 2 or W.shape[0] != x.shape[1]:
+        raise ValueError(
+            f"W must have shape (n_in, n) = ({x.shape[1]}, n) to multiply x of shape {x.shape} as x @ W, "
+            f"got shape {W.shape}."
+        )
+    n = W.shape[1]
+    params = {"gamma": gamma, "beta": beta, "bias": bias}
+    for name, value in params.items():
+        if value is not None and np.shape(value) != (n,):
+            raise ValueError(f"{name} must have shape ({n},), one value per unit of the Dense layer, "
+                             f"got shape {np.shape(value)}.")
+    eps, momentum = check_eps(eps), check_momentum(momentum)
+
+    k = keras()
+    dtype = _layer_dtype(x)
+    inputs = k.Input(shape=(x.shape[1],), dtype=dtype)
+    dense = k.layers.Dense(n, use_bias=bias is not None, dtype=dtype, name="dense")
+    bn = k.layers.BatchNormalization(epsilon=eps, momentum=momentum, dtype=dtype, name="batch_normalization")
+    act = k.layers.Activation(activation, dtype=dtype, name="activation")
+    z = dense(inputs)
+    a_tilde = bn(z)
+    model = k.Model(inputs, [z, a_tilde, act(a_tilde)])
+    dense.kernel.assign(W.astype(dtype))
+    for weight, value in ((getattr(dense, "bias", None), bias), (bn.gamma, gamma), (bn.beta, beta)):
+        if value is not None:
+            weight.assign(np.asarray(value, dtype=dtype))
+    z_out, a_tilde_out, out = (np.asarray(t) for t in model(x.astype(dtype), training=True))
+    return KerasDenseBN(z=z_out, a_tilde=a_tilde_out, out=out, dense_weights=_weights(dense), bn_weights=_weights(bn))

@@ -82,7 +82,9 @@ def check_param(p, name, arr, axis, dtype):
     try:
         p = np.asarray(p)
     except Exception as exc:
-        raise TypeError(f"{name} must be a numeric array of shape ({n},); numpy could not convert it ({exc}).") from None
+        raise TypeError(
+            f"{name} must be a numeric array of shape ({n},); numpy could not convert it ({exc})."
+        ) from None
     if p.dtype == object or not (np.issubdtype(p.dtype, np.number) or p.dtype == bool):
         raise TypeError(f"{name} must be numeric, got dtype {p.dtype}.")
     if p.ndim == 0:

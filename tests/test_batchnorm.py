@@ -1,0 +1,129 @@
+"""bnlib.batchnorm against the notes' hand derivation and Keras, including property tests."""
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bnlib import batchnorm_forward, batchnorm_inference
+from bnlib.keras_ref import keras_batchnorm
+
+SEED = np.array([[2.0], [0.0], [2.0], [4.0]])
+
+
+def test_seed_example_by_hand():
+    # mu = 2, var = 2: a_std = (a - 2)/sqrt(2 + eps); with eps = 0 that is 0, -sqrt(2), 0, sqrt(2)
+    out, cache = batchnorm_forward(SEED, gamma=[1.0], beta=[0.0], eps=0.0)
+    np.testing.assert_allclose(out.ravel(), [0, -np.sqrt(2), 0, np.sqrt(2)], atol=1e-15)
+    assert cache.mu == pytest.approx([2.0]) and cache.var == pytest.approx([2.0])
+    gamma, beta, eps = 3.0, -1.0, 1e-3
+    out, _ = batchnorm_forward(SEED, [gamma], [beta], eps=eps)
+    r = np.sqrt(2.0) * np.sqrt(2.0 / (2.0 + eps))  # sqrt(2) shrunk by eps
+    np.testing.assert_allclose(out.ravel(), [beta, beta - r * gamma, beta, beta + r * gamma], rtol=1e-14)
+
+
+def test_seed_example_matches_keras_value_from_field_notes():
+    out, _ = batchnorm_forward(SEED.astype(np.float32), [1.0], [0.0])
+    keras = keras_batchnorm(SEED.astype(np.float32))
+    np.testing.assert_allclose(out, keras.out, atol=1e-6)
+    assert keras.out[3, 0] == pytest.approx(1.4138602, abs=1e-6)  # independently recorded in field notes
+    assert keras.moving_mean == pytest.approx([0.02]) and keras.moving_variance == pytest.approx([1.01])
+
+
+def test_output_mean_is_beta_and_spread_is_abs_gamma_shrunk_by_eps():
+    rng = np.random.default_rng(0)
+    a = rng.normal(3.0, 2.0, size=(64, 3))
+    gamma, beta, eps = np.array([-4.0, 0.5, 2.0]), np.array([1.0, -2.0, 0.0]), 1e-3
+    out, cache = batchnorm_forward(a, gamma, beta, eps=eps)
+    np.testing.assert_allclose(out.mean(axis=0), beta, atol=1e-12)
+    np.testing.assert_allclose(out.std(axis=0), np.abs(gamma) * np.sqrt(cache.var / (cache.var + eps)), rtol=1e-12)
+
+
+def test_layer_can_undo_itself():
+    rng = np.random.default_rng(1)
+    a = rng.normal(size=(10, 4)) * [1, 10, 100, 0.1] + [0, -5, 50, 3]
+    eps = 1e-3
+    mu, var = a.mean(axis=0), a.var(axis=0)
+    out, _ = batchnorm_forward(a, np.sqrt(var + eps), mu, eps=eps)
+    np.testing.assert_allclose(out, a, rtol=1e-12, atol=1e-12)
+
+
+def test_inference_uses_given_statistics_and_is_per_example():
+    a = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 7.0]])
+    mean, var = np.array([1.0, 2.0]), np.array([4.0, 9.0])
+    gamma, beta, eps = np.array([2.0, 1.0]), np.array([0.5, 0.0]), 0.0
+    out = batchnorm_inference(a, mean, var, gamma, beta, eps=eps)
+    np.testing.assert_allclose(out, beta + gamma * (a - mean) / np.sqrt(var))
+    np.testing.assert_allclose(batchnorm_inference(a[1:2], mean, var, gamma, beta, eps=eps), out[1:2])
+
+
+def test_float16_is_computed_in_float32_and_float64_is_kept():
+    a16 = np.array([[1.0], [2.0], [4.0]], dtype=np.float16)
+    assert batchnorm_forward(a16, [1.0], [0.0])[0].dtype == np.float32
+    assert batchnorm_forward(a16.astype(np.float64), [1.0], [0.0])[0].dtype == np.float64
+    assert batchnorm_forward(np.array([[1], [2]]), [1.0], [0.0])[0].dtype == np.float64
+
+
+# --- property tests against Keras -------------------------------------------------------------
+
+@st.composite
+def bn_case(draw):
+    ndim = draw(st.sampled_from([2, 4]))
+    if ndim == 2:
+        shape = (draw(st.integers(2, 9)), draw(st.integers(1, 5)))
+        axis = -1
+    else:
+        shape = (draw(st.integers(1, 3)), draw(st.integers(1, 3)), draw(st.integers(2, 3)), draw(st.integers(1, 3)))
+        axis = draw(st.sampled_from([-1, 1, 2, 3]))
+    dtype = draw(st.sampled_from([np.float16, np.float32, np.float64]))
+    scale = 10.0 ** draw(st.integers(-3, 4))
+    seed = draw(st.integers(0, 2**31 - 1))
+    eps = draw(st.sampled_from([1e-5, 1e-3, 0.1, 1.0]))
+    rng = np.random.default_rng(seed)
+    a = (rng.normal(size=shape) * scale + rng.normal() * scale).astype(dtype)
+    n = shape[axis]
+    gamma, beta = rng.normal(size=n), rng.normal(size=n)
+    return a, gamma, beta, eps, axis
+
+
+def _tolerance(a, eps, var):
+    # float32 rounding of the input, of the mean subtraction and of 1/sqrt(var + eps): relative error ~1e-6
+    # of the standardized value, larger when eps dominates a tiny variance.
+    if a.dtype == np.float64:
+        return 1e-9
+    return 2e-4
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(bn_case())
+def test_forward_matches_keras_training(case):
+    a, gamma, beta, eps, axis = case
+    count = a.size // a.shape[axis]
+    if count < 2:
+        with pytest.raises(ValueError, match="at least 2 values per feature"):
+            batchnorm_forward(a, gamma, beta, eps=eps, axis=axis)
+        return
+    ours, cache = batchnorm_forward(a, gamma, beta, eps=eps, axis=axis)
+    ref = keras_batchnorm(a, gamma=gamma, beta=beta, eps=eps, axis=axis, training=True)
+    tol = _tolerance(a, eps, cache.var)
+    np.testing.assert_allclose(ours, ref.out, atol=tol * (1 + np.max(np.abs(gamma)) * 10), rtol=tol)
+    # Keras updates the moving statistics with the same biased batch statistics
+    mean_tol = tol * np.abs(cache.mu).max()
+    np.testing.assert_allclose(ref.moving_mean, 0.99 * 0 + 0.01 * cache.mu, rtol=tol * 10, atol=mean_tol)
+    np.testing.assert_allclose(ref.moving_variance, 0.99 * 1 + 0.01 * cache.var, rtol=tol * 10)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(bn_case())
+def test_inference_matches_keras(case):
+    a, gamma, beta, eps, axis = case
+    rng = np.random.default_rng(7)
+    n = a.shape[axis]
+    scale = float(np.abs(a.astype(np.float64)).max()) + 1.0
+    mean = rng.normal(size=n) * scale
+    var = rng.uniform(0.1, 2.0, size=n) * scale**2
+    ours = batchnorm_inference(a, mean, var, gamma, beta, eps=eps, axis=axis)
+    ref = keras_batchnorm(a, gamma=gamma, beta=beta, moving_mean=mean, moving_var=var, eps=eps, axis=axis,
+                          training=False)
+    tol = 1e-9 if a.dtype == np.float64 else 1e-4
+    np.testing.assert_allclose(ours, ref.out, rtol=tol, atol=tol * (1 + np.abs(gamma).max() + np.abs(beta).max()))
