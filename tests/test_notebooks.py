@@ -12,6 +12,7 @@ import subprocess
 import sys
 
 import pytest
+
 from booktools import CHAPTERS, ROOT, config, install_spec, load, notebooks, setup_cell_source, toc_files
 
 NOTEBOOKS = notebooks()
