@@ -82,15 +82,19 @@ def keras_moving_stats(batches, momentum=KERAS_MOMENTUM, axis=-1):
 
     batches: list of batch-first arrays, each (m, n) (or (m, h, w, c) with ``axis``).
     momentum: weight of the old value (0.99).
-    Returns (moving_mean, moving_var), (n,): the exponential moving average of the batch means
-    and of the biased batch variances, via :func:`bnlib.layer.update_moving_stats`.
+    Returns (moving_mean, moving_var), each (T, n) for T batches: row t is the exponential moving
+    average of the batch means (of the biased batch variances) after batch t, via
+    :func:`bnlib.layer.update_moving_stats`; the last row is what the layer holds at the end.
     Taught in chapter 4.
     """
     stats = _batch_stats(batches, axis)
     mean, var = np.zeros_like(stats[0][0]), np.ones_like(stats[0][1])
+    means, variances = [], []
     for mu, v, _ in stats:
         mean, var = update_moving_stats(mean, var, mu, v, momentum)
-    return mean, var
+        means.append(mean)
+        variances.append(var)
+    return np.array(means), np.array(variances)
 
 
 def torch_running_stats(batches, momentum=TORCH_MOMENTUM, axis=-1):
@@ -100,15 +104,19 @@ def torch_running_stats(batches, momentum=TORCH_MOMENTUM, axis=-1):
     momentum: weight of the new value (0.1), or None for PyTorch's cumulative moving average:
               the t-th batch then gets weight 1/t, so the result is the plain mean over all batches
               of the means and of the unbiased variances (the initial 0 and 1 are forgotten at t = 1).
-    Returns (running_mean, running_var), (n,), from the initial 0 and 1.
+    Returns (running_mean, running_var), each (T, n) for T batches: row t holds the running
+    statistics after batch t, starting from the initial 0 and 1; the last row is the final state.
     Taught in chapter 4.
     """
     stats = _batch_stats(batches, axis)
     mean, var = np.zeros_like(stats[0][0]), np.ones_like(stats[0][1])
+    means, variances = [], []
     for t, (mu, v, count) in enumerate(stats, start=1):
         factor = 1.0 / t if momentum is None else momentum
         mean, var = torch_update_running_stats(mean, var, mu, v, count, factor)
-    return mean, var
+        means.append(mean)
+        variances.append(var)
+    return np.array(means), np.array(variances)
 
 
 def paper_population_stats(batches, axis=-1):

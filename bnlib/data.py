@@ -111,4 +111,5 @@ def load_dataset(name="digits", seed=0):
 
         X_train, y_train, X_test, y_test = keras_mnist()
         return Dataset(X_train, y_train, X_test, y_test, name="MNIST (Keras)")
-    raise ValueError(f'name must be "digits" (offline, bundled with scikit-learn) or "mnist" (downloads), got {name!r}.')
+    raise ValueError(f'name must be "digits" (offline, bundled with scikit-learn) or "mnist" (downloads), '
+                     f"got {name!r}.")

@@ -23,7 +23,8 @@ def fold_batchnorm(W, b, gamma, beta, moving_mean, moving_var, eps=1e-3):
     gamma, beta, moving_mean, moving_var: (n,) the BN layer's weights;  eps: its epsilon (Keras 1e-3).
     Returns (W_folded (n_in, n), b_folded (n,)) with
         a @ W_folded + b_folded == BN_inference(a @ W + b)
-    W_folded = W * gamma / sqrt(moving_var + eps);  b_folded = (b - moving_mean) * gamma / sqrt(moving_var + eps) + beta.
+    W_folded = W * gamma / sqrt(moving_var + eps)
+    b_folded = (b - moving_mean) * gamma / sqrt(moving_var + eps) + beta.
     Only valid for inference: in training mode BN uses each batch's own statistics.
     Taught in chapter 4.
     """

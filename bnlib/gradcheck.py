@@ -11,9 +11,10 @@ whose truncation error is O(h^2) and whose rounding error is O(machine epsilon /
 
 import numpy as np
 
+from .compare import _magnitude
 from .validation import as_batch
 
-__all__ = ["numeric_gradient", "rel_error"]
+__all__ = ["magnitude", "numeric_gradient", "rel_error"]
 
 
 def numeric_gradient(F, x, dout, h=1e-5):
@@ -74,3 +75,18 @@ def rel_error(x, y):
     num = np.max(np.abs(x - y))
     den = max(float(np.max(np.abs(x) + np.abs(y))), np.finfo(np.float64).tiny)
     return float(num / den)
+
+
+def magnitude(err):
+    """An error's order of magnitude as a stable string, e.g. ``'< 1e-08'`` or ``'= 0'``.
+
+    err: a number >= 0 (a relative error, a max |diff|).
+    Returns the smallest power of ten strictly above ``err``, as ``compare`` prints it: the exact
+    digits of a rounding error change with the machine and the library versions, its size does not.
+    Taught in chapter 3.
+    """
+    if isinstance(err, (bool, np.bool_)) or not isinstance(err, (int, float, np.integer, np.floating)):
+        raise TypeError(f"err must be a number >= 0, e.g. a relative error, got {err!r}.")
+    if not err >= 0:
+        raise ValueError(f"err must be >= 0 (an error size), got {err}.")
+    return _magnitude(float(err))

@@ -249,3 +249,311 @@ def keras_dense_bn(x, W, gamma=None, beta=None, bias=None, eps=1e-3, momentum=0.
             weight.assign(np.asarray(value, dtype=dtype))
     z_out, a_tilde_out, out = (np.asarray(t) for t in model(x.astype(dtype), training=True))
     return KerasDenseBN(z=z_out, a_tilde=a_tilde_out, out=out, dense_weights=_weights(dense), bn_weights=_weights(bn))
+
+
+def _bn_state(layer):
+    """(gamma, beta, moving_mean, moving_variance) of a BatchNormalization layer, as numpy copies."""
+    return tuple(np.asarray(w.numpy()).copy() for w in (layer.gamma, layer.beta, layer.moving_mean,
+                                                          layer.moving_variance))
+
+
+@dataclass(frozen=True)
+class KerasFitBN:
+    """What the model BatchNormalization -> Dense(1) did in ``fit`` and the calls after it (chapter 4).
+
+    bn_before, bn_after: (gamma, beta, moving_mean, moving_variance), each (n,), before and after ``fit``.
+    kernel (n, 1), bias (1,): the Dense weights after ``fit``.
+    predict:        (m, 1) ``model.predict(X)``.
+    call_inference: (m, 1) ``model(X, training=False)``.
+    call_default:   (m, 1) ``model(X)`` (training left as None).
+    bn_call_training: (m, n) the BatchNormalization layer alone called as ``layer(X, training=True)``
+                      after all of the above;  bn_after_call: its four weights after that call.
+    """
+
+    bn_before: tuple
+    bn_after: tuple
+    kernel: np.ndarray
+    bias: np.ndarray
+    predict: np.ndarray
+    call_inference: np.ndarray
+    call_default: np.ndarray
+    bn_call_training: np.ndarray
+    bn_after_call: tuple
+
+
+def keras_fit_bn_dense(X, y, batch_size, epochs=1, trainable=True, bn_weights=None, learning_rate=0.05, seed=0):
+    """Train the model Input -> BatchNormalization -> Dense(1) with ``model.fit`` and probe every calling mode.
+
+    X: (m, n) inputs; y: (m, 1) regression targets (mean squared error, plain SGD).
+    batch_size, epochs: passed to ``fit`` with ``shuffle=False``, so the batches are X[0:batch_size], ...
+    trainable: the BatchNormalization layer's ``trainable`` flag during ``fit`` (False = frozen, as in fine-tuning).
+    bn_weights: None for Keras's initial (1, 0, 0, 1), or [gamma, beta, moving_mean, moving_variance], each (n,).
+    seed: ``keras.utils.set_random_seed`` before building, so the Dense initialization is reproducible.
+    The model is float32, Keras's default: ``fit`` and ``predict`` cast numpy input to float32 anyway.
+    Returns :class:`KerasFitBN`.
+    """
+    k = keras()
+    k.utils.set_random_seed(seed)
+    dtype = "float32"
+    X = np.asarray(X, dtype=dtype)
+    y = np.asarray(y, dtype=dtype)
+    bn = k.layers.BatchNormalization(dtype=dtype)
+    model = k.Sequential([k.Input((X.shape[1],), dtype=dtype), bn, k.layers.Dense(1, dtype=dtype)])
+    if bn_weights is not None:
+        bn.set_weights([np.asarray(w, dtype=dtype) for w in bn_weights])
+    bn.trainable = trainable
+    model.compile(optimizer=k.optimizers.SGD(learning_rate=learning_rate), loss="mse")
+    before = _bn_state(bn)
+    model.fit(X, y, batch_size=batch_size, epochs=epochs, shuffle=False, verbose=0)
+    after = _bn_state(bn)
+    dense = model.layers[-1]
+    predict = model.predict(X, verbose=0)
+    call_inference = model(X, training=False).numpy()
+    call_default = model(X).numpy()
+    bn_train = bn(X, training=True).numpy()
+    return KerasFitBN(before, after, dense.kernel.numpy().copy(), dense.bias.numpy().copy(), np.asarray(predict),
+                      call_inference, call_default, bn_train, _bn_state(bn))
+
+
+@dataclass(frozen=True)
+class KerasTrainedDenseBN:
+    """A model Dense(units) -> BatchNormalization trained with ``fit`` (chapter 4, folding).
+
+    kernel (n_in, units); bias (units,) or None for use_bias=False;
+    gamma, beta, moving_mean, moving_variance (units,): the BatchNormalization weights; epsilon: its eps.
+    predict: (m, units) ``model.predict(X)``, i.e. Dense -> BN in inference mode.
+    """
+
+    kernel: np.ndarray
+    bias: np.ndarray | None
+    gamma: np.ndarray
+    beta: np.ndarray
+    moving_mean: np.ndarray
+    moving_variance: np.ndarray
+    epsilon: float
+    predict: np.ndarray
+
+
+def keras_train_dense_bn(X, y, units, batch_size=16, epochs=2, use_bias=True, learning_rate=0.05, seed=0):
+    """Train Input -> Dense(units, use_bias) -> BatchNormalization with SGD on mean squared error.
+
+    X: (m, n_in) inputs; y: (m, units) targets. ``fit`` runs with ``shuffle=False``, ``verbose=0``,
+    after ``keras.utils.set_random_seed(seed)``. The model is float32 (``fit`` and ``predict`` cast numpy
+    input to float32 anyway). Returns :class:`KerasTrainedDenseBN` with the trained weights and ``model.predict(X)``.
+    """
+    k = keras()
+    k.utils.set_random_seed(seed)
+    dtype = "float32"
+    X = np.asarray(X, dtype=dtype)
+    dense = k.layers.Dense(units, use_bias=use_bias, dtype=dtype)
+    bn = k.layers.BatchNormalization(dtype=dtype)
+    model = k.Sequential([k.Input((X.shape[1],), dtype=dtype), dense, bn])
+    model.compile(optimizer=k.optimizers.SGD(learning_rate=learning_rate), loss="mse")
+    model.fit(X, np.asarray(y, dtype=dtype), batch_size=batch_size, epochs=epochs, shuffle=False, verbose=0)
+    bias = dense.bias.numpy().copy() if use_bias else None
+    return KerasTrainedDenseBN(dense.kernel.numpy().copy(), bias, *_bn_state(bn), float(bn.epsilon),
+                               np.asarray(model.predict(X, verbose=0)))
+
+
+def keras_dense(a, kernel, bias=None):
+    """A Keras ``Dense`` layer loaded with ``kernel`` (n_in, n) and ``bias`` (n,) (None: use_bias=False), applied to a.
+
+    a: (m, n_in). Returns (m, n) = a @ kernel + bias as Keras computes it (float64 for float64 a).
+    """
+    k = keras()
+    dtype = _layer_dtype(a)
+    kernel = np.asarray(kernel, dtype=dtype)
+    layer = k.layers.Dense(kernel.shape[1], use_bias=bias is not None, dtype=dtype)
+    layer.build((None, kernel.shape[0]))
+    layer.set_weights([kernel] if bias is None else [kernel, np.asarray(bias, dtype=dtype)])
+    return layer(np.asarray(a, dtype=dtype)).numpy()
+
+
+# --- chapter 7: normalizations without the batch -------------------------------------------------
+
+def _keras_axis(axis):
+    # Keras's LayerNormalization accepts only a Python int or a list of ints (numpy ints raise TypeError).
+    return [int(ax) for ax in axis] if isinstance(axis, (list, tuple)) else int(axis)
+
+
+def _call_norm_layer(layer, a, dtype, weights, training):
+    """Build ``layer`` for a's shape, assign {attribute name: value or None}, call it on a."""
+    layer.build(tuple(np.shape(a)))
+    for name, value in weights.items():
+        if value is not None:
+            weight = getattr(layer, name)
+            weight.assign(np.asarray(value, dtype=dtype).reshape(weight.shape))
+    x = np.asarray(a, dtype=dtype)
+    out = layer(x, training=training) if training is not None else layer(x)
+    return np.asarray(out)
+
+
+def keras_layer_norm(a, gamma=None, beta=None, eps=1e-3, axis=-1, rms_scaling=False, training=None):
+    """Output of ``keras.layers.LayerNormalization(axis, epsilon)`` on ``a``.
+
+    a:     batch-first numpy array; float64 input runs a float64 layer, anything else float32.
+    gamma, beta: arrays spanning the normalized axes ((n,) for one axis), or None for Keras's 1 and 0.
+    eps, axis: the layer's ``epsilon`` and ``axis`` (int or tuple: the axes normalized over).
+    rms_scaling: Keras's deprecated option, out = x * rsqrt(var + eps) * gamma (no beta: pass None); its
+                 deprecation warning is silenced here so notebooks stay clean (chapter 7 explains it).
+    training: passed to the call (True/False), or None; these layers compute the same either way.
+    Returns out, a's shape. The reference for :func:`bnlib.alternatives.layer_norm` (chapter 7).
+    """
+    import warnings
+
+    if rms_scaling and beta is not None:
+        raise ValueError("LayerNormalization(rms_scaling=True) has no beta weight; pass beta=None.")
+    k = keras()
+    dtype = _layer_dtype(a)
+    # rms_scaling warns both when the layer is made and on every call.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        layer = k.layers.LayerNormalization(axis=_keras_axis(axis), epsilon=eps, dtype=dtype,
+                                            **({"rms_scaling": True} if rms_scaling else {}))
+        return _call_norm_layer(layer, a, dtype, {"gamma": gamma, "beta": beta}, training)
+
+
+def keras_group_norm(a, groups=32, gamma=None, beta=None, eps=1e-3, axis=-1, training=None):
+    """Output of ``keras.layers.GroupNormalization(groups, axis, epsilon)`` on ``a``.
+
+    a:      batch-first numpy array, e.g. (m, h, w, c); float64 runs a float64 layer, anything else float32.
+    groups: G dividing the channels (Keras's default 32); -1 gives one group per channel (instance norm).
+    gamma, beta: (c,) or None for Keras's 1 and 0;  eps, axis: ``epsilon`` and the channel ``axis``.
+    training: passed to the call, or None.
+    Returns out, a's shape. The reference for ``group_norm`` and ``instance_norm`` (chapter 7).
+    """
+    k = keras()
+    dtype = _layer_dtype(a)
+    layer = k.layers.GroupNormalization(groups=int(groups), axis=int(axis), epsilon=eps, dtype=dtype)
+    return _call_norm_layer(layer, a, dtype, {"gamma": gamma, "beta": beta}, training)
+
+
+def keras_rms_norm(a, gamma=None, eps=1e-6, axis=-1, training=None):
+    """Output of ``keras.layers.RMSNormalization(axis, epsilon)`` on ``a``: x * rsqrt(mean(x^2) + eps) * scale.
+
+    a:     batch-first numpy array; float64 runs a float64 layer, anything else float32.
+    gamma: the layer's ``scale`` ((n,) for one axis) or None for ones;  eps: ``epsilon`` (default 1e-6).
+    axis:  int or tuple, the axes normalized over;  training: passed to the call, or None.
+    Returns out, a's shape. The reference for :func:`bnlib.alternatives.rms_norm` (chapter 7).
+    Raises ValueError for a gamma with axes that are not the trailing ones: Keras 3.15's layer multiplies
+    its scale against the LAST axes whatever ``axis`` says (wrong values, or a shape error); compare
+    the unscaled output (gamma=None) there instead.
+    """
+    ndim = np.ndim(a)
+    axes = sorted(ax % ndim for ax in (axis if isinstance(axis, (list, tuple)) else [axis]))
+    if gamma is not None and axes != list(range(ndim - len(axes), ndim)):
+        raise ValueError(f"keras.layers.RMSNormalization applies its scale to the last axes, not to axis={axis} "
+                         f"of a {ndim}-d input; call keras_rms_norm with gamma=None and multiply by gamma yourself.")
+    k = keras()
+    dtype = _layer_dtype(a)
+    layer = k.layers.RMSNormalization(axis=_keras_axis(axis), epsilon=eps, dtype=dtype)
+    return _call_norm_layer(layer, a, dtype, {"scale": gamma}, training)
+
+
+def keras_mnist():
+    """MNIST through ``keras.datasets.mnist`` (downloads about 11 MB on first use; meant for Colab).
+
+    Returns (X_train, y_train, X_test, y_test): X float64 (60000, 784) and (10000, 784), pixel
+    values / 255 in [0, 1]; y int64 labels. Used by ``bnlib.data.load_dataset("mnist")`` only,
+    never by the tests or by default (the book builds offline with scikit-learn's digits).
+    """
+    k = keras()
+    (X_train, y_train), (X_test, y_test) = k.datasets.mnist.load_data()
+
+    def flat(X):
+        return X.reshape(len(X), -1).astype(np.float64) / 255.0
+
+    return flat(X_train), y_train.astype(np.int64), flat(X_test), y_test.astype(np.int64)
+
+
+@dataclass(frozen=True)
+class KerasMLP:
+    """The Figure-1 network built from Keras layers: its logits, loss and gradients.
+
+    logits: (m, n_classes);  loss: float, mean sparse categorical cross-entropy from the logits.
+    dW, db: tuples of gradients per Dense layer (db entry None where the layer has no bias);
+    dgamma, dbeta: tuples per BatchNormalization layer (empty without BN).
+    """
+
+    logits: np.ndarray
+    loss: float
+    dW: tuple
+    db: tuple
+    dgamma: tuple
+    dbeta: tuple
+
+
+def keras_mlp(X, y, W, b, gamma=(), beta=(), moving_mean=(), moving_var=(), eps=1e-3, training=True):
+    """Run the MLP of ``bnlib.mlp`` with Keras layers and the given weights (float64), under ``tf.GradientTape``.
+
+    X: (m, n_0);  y: (m,) integer labels.
+    W: L + 1 kernels (n_in, n_out);  b: L + 1 biases (n_out,) or None for Dense(use_bias=False).
+    gamma, beta, moving_mean, moving_var: L arrays (n_l,) each for a BN network, or empty for none.
+    Hidden layer l is Dense -> BatchNormalization(epsilon=eps) -> sigmoid; the output is a Dense to logits.
+    training: True (BN uses batch statistics) or False (moving statistics).
+    Returns a :class:`KerasMLP`. The reference for ``bnlib.mlp`` (chapters 5 and 6).
+    """
+    k = keras()
+    import tensorflow as tf
+
+    dtype = "float64"
+    use_bn = len(gamma) > 0
+    dense, norms = [], []
+    for i, kernel in enumerate(W):
+        kernel = np.asarray(kernel, dtype=dtype)
+        layer = k.layers.Dense(kernel.shape[1], use_bias=b[i] is not None, dtype=dtype)
+        layer.build((None, kernel.shape[0]))
+        layer.kernel.assign(kernel)
+        if b[i] is not None:
+            layer.bias.assign(np.asarray(b[i], dtype=dtype))
+        dense.append(layer)
+        if use_bn and i < len(W) - 1:
+            norms.append(_make_bn((1, kernel.shape[1]), dtype, gamma[i], beta[i], moving_mean[i], moving_var[i],
+                                  eps, 0.99, -1))
+    x = tf.constant(np.asarray(X, dtype=dtype))
+    loss_fn = k.losses.SparseCategoricalCrossentropy(from_logits=True, dtype=dtype)  # float32 otherwise
+    with tf.GradientTape() as tape:
+        a = x
+        for i, layer in enumerate(dense[:-1]):
+            z = layer(a)
+            a = tf.sigmoid(norms[i](z, training=training) if use_bn else z)
+        logits = dense[-1](a)
+        loss = loss_fn(tf.constant(np.asarray(y)), logits)
+    wanted = [d.kernel for d in dense] + [d.bias for d in dense if d.use_bias]
+    wanted += [n.gamma for n in norms] + [n.beta for n in norms]
+    grads = [np.asarray(g) for g in tape.gradient(loss, wanted)]
+    L1 = len(dense)
+    dW, rest = tuple(grads[:L1]), iter(grads[L1:])
+    db = tuple(next(rest) if d.use_bias else None for d in dense)
+    dgamma = tuple(next(rest) for _ in norms)
+    dbeta = tuple(next(rest) for _ in norms)
+    return KerasMLP(np.asarray(logits), float(loss), dW, db, dgamma, dbeta)
+
+
+def keras_batchnorm_callables(a, dout, eps=1e-3, axis=-1):
+    """Two zero-argument callables on one pre-built ``keras.layers.BatchNormalization``, for timing.
+
+    a, dout: (m, n) or (m, h, w, c) numpy arrays; float64 runs a float64 layer, anything else float32.
+    Returns (forward, forward_backward): ``forward()`` is one eager training-mode call ``layer(a)``;
+    ``forward_backward()`` is that call under ``tf.GradientTape`` plus the gradients (da, dgamma, dbeta)
+    of L = sum(out * dout). The layer is built and the inputs are TensorFlow tensors beforehand, so the
+    calls time Keras itself, with no numpy conversion (used by benchmarks/run.py; chapter 3 for the maths).
+    """
+    keras()
+    import tensorflow as tf
+
+    dtype = _layer_dtype(a)
+    layer = _make_bn(np.shape(a), dtype, None, None, None, None, eps, 0.99, axis)
+    x = tf.constant(np.asarray(a, dtype=dtype))
+    d = tf.constant(np.asarray(dout, dtype=dtype))
+
+    def forward():
+        return layer(x, training=True)
+
+    def forward_backward():
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_sum(layer(x, training=True) * d)
+        return tape.gradient(loss, [x, layer.gamma, layer.beta])
+
+    return forward, forward_backward

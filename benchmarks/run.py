@@ -1,0 +1,207 @@
+"""The course's performance benchmark: run on demand, prints tables (it is not a test).
+
+    python benchmarks/run.py                      # everything (about 5 minutes on 2 cores)
+    python benchmarks/run.py --only kernels       # some of: kernels, notebooks, site, grading
+
+What it measures, with time.perf_counter (wall time; best of several repeats for the kernels):
+- kernels: bnlib's forward (``batchnorm_forward``) and backward (``bnlib.backprop.batchnorm_backward``)
+  in float32 at batch x features from 32 x 64 to 4096 x 1024, as a ratio to Keras's BatchNormalization
+  called eagerly in this process (``bnlib.keras_ref.keras_batchnorm_callables``: a pre-built layer on
+  TensorFlow tensors, so Keras pays no numpy conversion; TensorFlow's default oneDNN kernels on, its
+  fastest CPU setting, unless --onednn 0) and to a memory-copy floor (``np.copyto`` of an array of the
+  same bytes). Targets at the largest size: bnlib <= 1.0x Keras and <= 3x the copy floor.
+- notebooks: each chapter executed top to bottom in a fresh kernel (nbclient, as nbval runs it),
+  including the kernel's start and TensorFlow's import, and the whole book (their sum).
+  Budgets: <= 20 s per notebook, <= 150 s for the book, on 2 CPU cores.
+- site: one clean ``jupyter-book build -W -n --keep-going`` (the README's command) into a temporary
+  directory; it executes every notebook again.
+- grading: ``python -m bnlib.grading`` on a folder of submissions (the chapters' notebooks), in
+  submissions per minute; skipped with a note while bnlib.grading does not exist.
+Numbers depend on the machine and on what else runs on it: the header prints the machine.
+"""
+
+import argparse
+import importlib.util
+import os
+import pathlib
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+SIZES = [(32, 64), (128, 256), (512, 512), (1024, 1024), (4096, 1024)]
+NOTEBOOK_BUDGET, BOOK_BUDGET = 20.0, 150.0
+PARTS = ("kernels", "notebooks", "site", "grading")
+
+
+def best_time(fn, repeat=5, min_time=0.05):
+    """Seconds per call of fn(): the best of ``repeat`` runs, each looping until ``min_time`` has passed."""
+    fn()  # warm up (first-call allocations, Keras tracing)
+    number = 1
+    while True:
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_time:
+            break
+        number *= 2
+    best = elapsed / number
+    for _ in range(repeat - 1):
+        start = time.perf_counter()
+        for _ in range(number):
+            fn()
+        best = min(best, (time.perf_counter() - start) / number)
+    return best
+
+
+def table(header, rows):
+    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
+    line = lambda cells: "| " + " | ".join(str(c).rjust(w) for c, w in zip(cells, widths, strict=True)) + " |"  # noqa: E731
+    print(line(header))
+    print("|" + "|".join("-" * (w + 1) + ":" for w in widths) + "|")
+    for row in rows:
+        print(line(row))
+    print()
+
+
+def machine():
+    cpu = next((ln.split(":", 1)[1].strip() for ln in pathlib.Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")), platform.processor())
+    import keras
+    import tensorflow as tf
+
+    return (f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, numpy {np.__version__}, "
+            f"TensorFlow {tf.__version__}, Keras {keras.__version__}")
+
+
+def bench_kernels(sizes):
+    from bnlib import batchnorm_forward
+    from bnlib.keras_ref import keras_batchnorm_callables
+
+    try:
+        from bnlib.backprop import batchnorm_backward
+    except ImportError:
+        batchnorm_backward = None
+        print("note: bnlib.backprop.batchnorm_backward does not exist yet; backward columns skipped\n")
+    rng = np.random.default_rng(0)
+    rows, ms = [], lambda s: f"{s * 1e3:.3f}"
+    for m, n in sizes:
+        a = rng.standard_normal((m, n)).astype(np.float32)
+        dout = rng.standard_normal((m, n)).astype(np.float32)
+        gamma, beta = np.ones(n, np.float32), np.zeros(n, np.float32)
+        dst = np.empty_like(a)
+        copy = best_time(lambda: np.copyto(dst, a))  # noqa: B023
+        fwd = best_time(lambda: batchnorm_forward(a, gamma, beta))  # noqa: B023
+        k_fwd, k_fwd_bwd = keras_batchnorm_callables(a, dout)
+        kf, kfb = best_time(k_fwd), best_time(k_fwd_bwd)
+        row = [f"{m} x {n}", ms(copy), ms(fwd), ms(kf), f"{fwd / kf:.2f}x", f"{fwd / copy:.1f}x"]
+        if batchnorm_backward is not None:
+            _, cache = batchnorm_forward(a, gamma, beta)
+            bwd = best_time(lambda: batchnorm_backward(dout, cache))  # noqa: B023
+            row += [ms(bwd), ms(fwd + bwd), ms(kfb), f"{(fwd + bwd) / kfb:.2f}x", f"{bwd / copy:.1f}x"]
+        else:
+            row += ["-"] * 5
+        rows.append(row)
+    print("bnlib vs Keras BatchNormalization (eager, training mode), float32, times in ms per call")
+    table(["m x n", "copy", "bnlib fwd", "Keras fwd", "fwd / Keras", "fwd / copy",
+           "bnlib bwd", "bnlib fwd+bwd", "Keras fwd+bwd", "fwd+bwd / Keras", "bwd / copy"], rows)
+    return rows
+
+
+def bench_notebooks():
+    import nbclient
+    import nbformat
+
+    # The kernels see what nbval's see (tests/conftest.py): oneDNN off, TensorFlow quiet.
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0"}
+    rows, total = [], 0.0
+    for path in sorted((ROOT / "chapters").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        start = time.perf_counter()
+        nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
+                                resources={"metadata": {"path": str(path.parent)}}).execute(env=env)
+        seconds = time.perf_counter() - start
+        total += seconds
+        rows.append([path.name, f"{seconds:.1f}", "ok" if seconds <= NOTEBOOK_BUDGET else "OVER"])
+    rows.append(["whole book", f"{total:.1f}", "ok" if total <= BOOK_BUDGET else "OVER"])
+    print(f"Notebooks, top to bottom in a fresh kernel (budget {NOTEBOOK_BUDGET:.0f} s each, {BOOK_BUDGET:.0f} s "
+          "the book)")
+    table(["notebook", "seconds", "budget"], rows)
+    return rows
+
+
+def bench_site():
+    jupyter_book = shutil.which("jupyter-book", path=str(pathlib.Path(sys.executable).parent)) or "jupyter-book"
+    with tempfile.TemporaryDirectory(prefix="bench-site-") as out:
+        start = time.perf_counter()
+        proc = subprocess.run([jupyter_book, "build", "-W", "-n", "--keep-going", "--path-output", out, "."],
+                              cwd=ROOT, capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+    status = "ok" if proc.returncode == 0 else f"FAILED (exit {proc.returncode})"
+    print("Site: clean `jupyter-book build -W -n --keep-going .` (executes every notebook)")
+    table(["build", "seconds", "status"], [["clean", f"{seconds:.1f}", status]])
+    return seconds
+
+
+def bench_grading():
+    if importlib.util.find_spec("bnlib.grading") is None:
+        print("Grading: skipped, bnlib.grading does not exist yet (python -m bnlib.grading).\n")
+        return None
+    notebooks = sorted((ROOT / "chapters").glob("*.ipynb"))
+    with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
+        submissions, out = pathlib.Path(tmp) / "submissions", pathlib.Path(tmp) / "out"
+        submissions.mkdir()
+        # Each student hands in one chapter: the committed notebooks as submissions (stubs score 0 quickly,
+        # so this is an upper bound on throughput for correct answers that run every case).
+        count = 0
+        for copy in range(3):
+            for nb in notebooks:
+                shutil.copy(nb, submissions / f"student{copy:02d}_{nb.name}")
+                count += 1
+        start = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "bnlib.grading", str(submissions), "--out", str(out)],
+                              cwd=tmp, capture_output=True, text=True)
+        seconds = time.perf_counter() - start
+    if proc.returncode != 0:
+        print(f"Grading: `python -m bnlib.grading` failed (exit {proc.returncode}):\n{proc.stderr[-2000:]}\n")
+        return None
+    print("Grading: `python -m bnlib.grading` on a folder of submissions")
+    table(["submissions", "seconds", "per minute"], [[count, f"{seconds:.1f}", f"{count / seconds * 60:.0f}"]])
+    return count / seconds * 60
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", default=",".join(PARTS), help=f"comma-separated subset of {','.join(PARTS)}")
+    parser.add_argument("--onednn", choices=("0", "1"), default="1",
+                        help="TF_ENABLE_ONEDNN_OPTS for Keras in the kernels table (default 1, TensorFlow's default)")
+    args = parser.parse_args(argv)
+    parts = [p.strip() for p in args.only.split(",") if p.strip()]
+    unknown = sorted(set(parts) - set(PARTS))
+    if unknown:
+        parser.error(f"unknown part(s) {unknown}; choose from {PARTS}")
+    sys.path.insert(0, str(ROOT))
+    os.environ["TF_ENABLE_ONEDNN_OPTS"] = args.onednn
+    from bnlib.keras_ref import keras
+
+    keras()  # silence TensorFlow before machine() imports it
+    print(f"Machine: {machine()}; TF_ENABLE_ONEDNN_OPTS={args.onednn} for the kernels table\n")
+    if "kernels" in parts:
+        bench_kernels(SIZES)
+    if "notebooks" in parts:
+        bench_notebooks()
+    if "site" in parts:
+        bench_site()
+    if "grading" in parts:
+        bench_grading()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""bnlib.folding (chapter 4): an inference-mode BN folded into the Dense layer before it.
+
+References: bnlib's unfolded inference path (property test, float64, 1e-10), and a trained Keras model
+Dense -> BatchNormalization whose ``predict`` is compared with a Keras Dense layer loaded with the folded
+weights (float32, rtol 1e-5).
+"""
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bnlib import batchnorm_inference
+from bnlib.folding import fold_batchnorm
+from bnlib.keras_ref import keras_dense, keras_train_dense_bn
+
+
+@settings(max_examples=30, deadline=None)
+@given(n_in=st.integers(1, 4), n=st.integers(1, 4), use_bias=st.booleans(), seed=st.integers(0, 2**16))
+def test_folded_dense_equals_dense_then_bn_inference(n_in, n, use_bias, seed):
+    rng = np.random.default_rng(seed)
+    a, W = rng.normal(size=(5, n_in)), rng.normal(size=(n_in, n))
+    b = rng.normal(size=n) if use_bias else None
+    gamma, beta, mean = rng.normal(size=n), rng.normal(size=n), rng.normal(size=n)
+    var = rng.uniform(0.01, 4.0, size=n)
+    W_f, b_f = fold_batchnorm(W, b, gamma, beta, mean, var, eps=1e-3)
+    y = a @ W + (0.0 if b is None else b)
+    np.testing.assert_allclose(a @ W_f + b_f, batchnorm_inference(y, mean, var, gamma, beta, eps=1e-3),
+                               rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("use_bias", [True, False])
+def test_folding_a_trained_keras_model(use_bias):
+    rng = np.random.default_rng(0)
+    X = rng.normal(2.0, 3.0, size=(48, 4)).astype(np.float32)
+    Y = np.tanh(X @ rng.normal(size=(4, 3))).astype(np.float32)
+    model = keras_train_dense_bn(X, Y, units=3, batch_size=16, epochs=2, use_bias=use_bias)
+    assert (model.bias is None) == (not use_bias)
+    assert not np.allclose(model.moving_mean, 0.0)  # the moving statistics were really trained
+    W_f, b_f = fold_batchnorm(model.kernel, model.bias, model.gamma, model.beta, model.moving_mean,
+                              model.moving_variance, eps=model.epsilon)
+    np.testing.assert_allclose(keras_dense(X, W_f, b_f), model.predict, rtol=1e-5, atol=1e-5)
+
+
+def test_fold_by_hand_one_unit():
+    # s = 2 / sqrt(3 + 1) = 1: W' = W, b' = (1 - 0.5) * 1 + 0.25
+    W_f, b_f = fold_batchnorm([[3.0]], [1.0], [2.0], [0.25], [0.5], [3.0], eps=1.0)
+    assert W_f.tolist() == [[3.0]] and b_f.tolist() == [0.75]
+
+
+def test_inputs_are_not_modified():
+    W, b = np.ones((2, 2)), np.zeros(2)
+    fold_batchnorm(W, b, np.full(2, 3.0), np.ones(2), np.ones(2), np.ones(2))
+    assert np.array_equal(W, np.ones((2, 2))) and np.array_equal(b, np.zeros(2))
+
+
+def test_kernel_must_be_two_dimensional():
+    with pytest.raises(ValueError, match=r"W must be a Dense kernel of shape \(n_in, n\)"):
+        fold_batchnorm(np.ones(3), None, np.ones(3), np.zeros(3), np.zeros(3), np.ones(3))
+
+
+def test_kernel_must_be_numeric():
+    with pytest.raises(TypeError, match="W must be a real numeric array"):
+        fold_batchnorm(np.array([["a"]]), None, [1.0], [0.0], [0.0], [1.0])
+
+
+@pytest.mark.parametrize("which", ["b", "gamma", "beta", "moving_mean", "moving_var"])
+def test_per_unit_vectors_must_match_the_kernel_columns(which):
+    args = {"b": np.zeros(3), "gamma": np.ones(3), "beta": np.zeros(3), "moving_mean": np.zeros(3),
+            "moving_var": np.ones(3)}
+    args[which] = np.ones(2)
+    with pytest.raises(ValueError, match=f"{which} has 2 values but 3 were expected"):
+        fold_batchnorm(np.ones((4, 3)), **args)
+
+
+def test_negative_variance_and_zero_eps():
+    with pytest.raises(ValueError, match="moving_var must be >= 0"):
+        fold_batchnorm(np.ones((1, 1)), None, [1.0], [0.0], [0.0], [-1.0])
+    with pytest.raises(ValueError, match="eps=0"):
+        fold_batchnorm(np.ones((1, 1)), None, [1.0], [0.0], [0.0], [0.0], eps=0.0)
