@@ -4,7 +4,8 @@
     python benchmarks/run.py --only kernels       # some of: kernels, notebooks, site, grading
 
 What it measures, with time.perf_counter (wall time; best of several repeats for the kernels):
-- kernels: bnlib's forward (``batchnorm_forward``) and backward (``bnlib.backprop.batchnorm_backward``)
+- kernels: bnlib's forward (``batchnorm_forward``) and backward (``bnlib.backprop.batchnorm_backward``,
+  the paper's node-by-node form, and ``batchnorm_backward_compact``, the one-expression form)
   in float32 at batch x features from 32 x 64 to 4096 x 1024, as a ratio to Keras's BatchNormalization
   called eagerly in this process (``bnlib.keras_ref.keras_batchnorm_callables``: a pre-built layer on
   TensorFlow tensors, so Keras pays no numpy conversion; TensorFlow's default oneDNN kernels on, its
@@ -85,9 +86,9 @@ def bench_kernels(sizes):
     from bnlib.keras_ref import keras_batchnorm_callables
 
     try:
-        from bnlib.backprop import batchnorm_backward
+        from bnlib.backprop import batchnorm_backward, batchnorm_backward_compact
     except ImportError:
-        batchnorm_backward = None
+        batchnorm_backward = batchnorm_backward_compact = None
         print("note: bnlib.backprop.batchnorm_backward does not exist yet; backward columns skipped\n")
     rng = np.random.default_rng(0)
     rows, ms = [], lambda s: f"{s * 1e3:.3f}"
@@ -104,13 +105,16 @@ def bench_kernels(sizes):
         if batchnorm_backward is not None:
             _, cache = batchnorm_forward(a, gamma, beta)
             bwd = best_time(lambda: batchnorm_backward(dout, cache))  # noqa: B023
-            row += [ms(bwd), ms(fwd + bwd), ms(kfb), f"{(fwd + bwd) / kfb:.2f}x", f"{bwd / copy:.1f}x"]
+            compact = best_time(lambda: batchnorm_backward_compact(dout, cache))  # noqa: B023
+            row += [ms(bwd), ms(fwd + bwd), ms(kfb), f"{(fwd + bwd) / kfb:.2f}x", f"{bwd / copy:.1f}x",
+                    ms(compact), f"{(fwd + compact) / kfb:.2f}x"]
         else:
-            row += ["-"] * 5
+            row += ["-"] * 7
         rows.append(row)
     print("bnlib vs Keras BatchNormalization (eager, training mode), float32, times in ms per call")
     table(["m x n", "copy", "bnlib fwd", "Keras fwd", "fwd / Keras", "fwd / copy",
-           "bnlib bwd", "bnlib fwd+bwd", "Keras fwd+bwd", "fwd+bwd / Keras", "bwd / copy"], rows)
+           "bnlib bwd", "bnlib fwd+bwd", "Keras fwd+bwd", "fwd+bwd / Keras", "bwd / copy",
+           "compact bwd", "fwd+compact / Keras"], rows)
     return rows
 
 

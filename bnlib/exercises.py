@@ -276,8 +276,9 @@ def _convert(raw, spec):
     return tuple(_to_float_array(r, name) for r, name in zip(raw, names, strict=True))
 
 
-def run_function_case(exercise, func, case, time_limit=CASE_TIME_LIMIT):
+def run_function_case(exercise, func, case, time_limit=None):
     """Call the student's ``func`` on copies of ``case.args`` under the time limit -> :class:`Outcome`."""
+    time_limit = CASE_TIME_LIMIT if time_limit is None else time_limit
     pristine = tuple(_copy_arg(x) for x in case.args)
     given = tuple(_copy_arg(x) for x in case.args)
     profiler = _ForbiddenCalls(exercise.forbidden)
@@ -305,8 +306,9 @@ def run_function_case(exercise, func, case, time_limit=CASE_TIME_LIMIT):
     return Outcome("ok", value=inner, mutated=mutated)
 
 
-def run_value(exercise, value, time_limit=CASE_TIME_LIMIT):
+def run_value(exercise, value, time_limit=None):
     """Convert a value answer to float arrays (guarded: odd objects can do anything) -> :class:`Outcome`."""
+    time_limit = CASE_TIME_LIMIT if time_limit is None else time_limit
     def convert():
         try:
             return "ok", _convert_value(value, exercise)
@@ -412,7 +414,7 @@ def grade(exercise, cases, outcomes, expected):
     results, hints = [], []
     for i, case in enumerate(cases):
         if i >= len(outcomes):
-            results.append(CaseResult(case.label, False, "skipped (an earlier case ran out of time)"))
+            results.append(CaseResult(case.label, False, "not run (an earlier case stopped the run)"))
             continue
         out, exp = outcomes[i], expected[i]
         if out.status == "ok" and out.mutated:

@@ -433,21 +433,35 @@ def keras_rms_norm(a, gamma=None, eps=1e-6, axis=-1, training=None):
 
     a:     batch-first numpy array; float64 runs a float64 layer, anything else float32.
     gamma: the layer's ``scale`` ((n,) for one axis) or None for ones;  eps: ``epsilon`` (default 1e-6).
-    axis:  int or tuple, the axes normalized over;  training: passed to the call, or None.
+    axis:  int or tuple, the axes normalized over, which must be the LAST axes of a (see below).
+    training: passed to the call, or None.
     Returns out, a's shape. The reference for :func:`bnlib.alternatives.rms_norm` (chapter 7).
-    Raises ValueError for a gamma with axes that are not the trailing ones: Keras 3.15's layer multiplies
-    its scale against the LAST axes whatever ``axis`` says (wrong values, or a shape error); compare
-    the unscaled output (gamma=None) there instead.
+    Raises ValueError for other axes: Keras 3.15's layer multiplies its scale (ones by default) against the
+    last axes whatever ``axis`` says, which gives wrong values, a wrong output shape or a shape error there.
+    Use :func:`keras_rms_norm_op` (no scale) for those axes.
     """
     ndim = np.ndim(a)
     axes = sorted(ax % ndim for ax in (axis if isinstance(axis, (list, tuple)) else [axis]))
-    if gamma is not None and axes != list(range(ndim - len(axes), ndim)):
-        raise ValueError(f"keras.layers.RMSNormalization applies its scale to the last axes, not to axis={axis} "
-                         f"of a {ndim}-d input; call keras_rms_norm with gamma=None and multiply by gamma yourself.")
+    if axes != list(range(ndim - len(axes), ndim)):
+        raise ValueError(f"keras.layers.RMSNormalization applies its scale to the last axes, so it is only a valid "
+                         f"reference for trailing axes, not axis={axis} of a {ndim}-d input; use keras_rms_norm_op "
+                         "and multiply by gamma yourself.")
     k = keras()
     dtype = _layer_dtype(a)
     layer = k.layers.RMSNormalization(axis=_keras_axis(axis), epsilon=eps, dtype=dtype)
     return _call_norm_layer(layer, a, dtype, {"scale": gamma}, training)
+
+
+def keras_rms_norm_op(a, eps=1e-6, axis=-1):
+    """``keras.ops.rms_normalization(a, scale=None, axis, epsilon)``: a * rsqrt(mean(a^2 over axis) + eps).
+
+    a: batch-first numpy array (float64 stays float64, anything else float32); axis: int or tuple, any axes.
+    Returns out, a's shape, without a scale: the reference for :func:`bnlib.alternatives.rms_norm` over
+    non-trailing axes, where the RMSNormalization layer misapplies its scale (chapter 7).
+    """
+    k = keras()
+    x = np.asarray(a, dtype=_layer_dtype(a))
+    return np.asarray(k.ops.rms_normalization(x, scale=None, axis=_keras_axis(axis), epsilon=eps))
 
 
 def keras_mnist():
@@ -488,7 +502,8 @@ def keras_mlp(X, y, W, b, gamma=(), beta=(), moving_mean=(), moving_var=(), eps=
 
     X: (m, n_0);  y: (m,) integer labels.
     W: L + 1 kernels (n_in, n_out);  b: L + 1 biases (n_out,) or None for Dense(use_bias=False).
-    gamma, beta, moving_mean, moving_var: L arrays (n_l,) each for a BN network, or empty for none.
+    gamma, beta: L arrays (n_l,) each for a BN network, or empty for none.
+    moving_mean, moving_var: L arrays (n_l,) each, or empty for Keras's initial 0 and 1.
     Hidden layer l is Dense -> BatchNormalization(epsilon=eps) -> sigmoid; the output is a Dense to logits.
     training: True (BN uses batch statistics) or False (moving statistics).
     Returns a :class:`KerasMLP`. The reference for ``bnlib.mlp`` (chapters 5 and 6).
@@ -508,8 +523,8 @@ def keras_mlp(X, y, W, b, gamma=(), beta=(), moving_mean=(), moving_var=(), eps=
             layer.bias.assign(np.asarray(b[i], dtype=dtype))
         dense.append(layer)
         if use_bn and i < len(W) - 1:
-            norms.append(_make_bn((1, kernel.shape[1]), dtype, gamma[i], beta[i], moving_mean[i], moving_var[i],
-                                  eps, 0.99, -1))
+            moving = (moving_mean[i], moving_var[i]) if len(moving_mean) else (None, None)
+            norms.append(_make_bn((1, kernel.shape[1]), dtype, gamma[i], beta[i], *moving, eps, 0.99, -1))
     x = tf.constant(np.asarray(X, dtype=dtype))
     loss_fn = k.losses.SparseCategoricalCrossentropy(from_logits=True, dtype=dtype)  # float32 otherwise
     with tf.GradientTape() as tape:

@@ -192,10 +192,12 @@ def dense_backward(dz, cache):
 def sigmoid_forward(s):
     """Logistic sigmoid a = 1 / (1 + exp(-s)), elementwise, any shape.
 
-    Computed as (1 + tanh(s/2)) / 2, which is the same function but never overflows (no warnings
-    even for |s| in the thousands). Returns (a, cache) with cache = a.
+    Computed from e = exp(-|s|), which never overflows (no warnings even for |s| in the thousands):
+    a = 1 / (1 + e) for s >= 0 and e / (1 + e) for s < 0, both accurate to the last bits.
+    Returns (a, cache) with cache = a.
     """
-    a = 0.5 * (1.0 + np.tanh(0.5 * s))
+    e = np.exp(-np.abs(s))
+    a = np.where(s >= 0, 1.0, e) / (1.0 + e)
     return a, a
 
 

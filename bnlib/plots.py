@@ -63,7 +63,8 @@ def plot_gamma_beta(ax, a_std, settings, bins=30):
         ax.axvline(b, color=color, linestyle=":")
     ax.set_xlabel("ã = β + γ · a_std")
     ax.set_ylabel("count")
-    ax.legend(loc="best", fontsize="small")
+    # outside the axes: the histograms fill the whole width, so any corner would cover one
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize="small")
     return ax
 
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from bnlib import batchnorm_forward
 from bnlib.alternatives import group_norm, instance_norm, layer_norm, rms_norm, statistics_sets
-from bnlib.keras_ref import keras_group_norm, keras_layer_norm, keras_rms_norm
+from bnlib.keras_ref import keras_group_norm, keras_layer_norm, keras_rms_norm, keras_rms_norm_op
 
 SEED = np.array([[2.0], [0.0], [2.0], [4.0]])  # the notes' m = 4 batch of one unit
 ROW = SEED.T  # the same four numbers as the n = 4 features of one example
@@ -231,17 +231,18 @@ def test_rms_norm_matches_keras(case, eps):
     if axes == list(range(a.ndim - len(axes), a.ndim)):
         ref = keras_rms_norm(a, gamma, eps=eps, axis=axis)
     else:
-        # Keras 3.15's RMSNormalization multiplies its scale against the last axes whatever `axis` is, so
-        # compare the normalization with scale 1 and apply gamma along the normalized axes.
+        # Keras 3.15's RMSNormalization layer multiplies its scale against the last axes whatever `axis` is, so
+        # compare with Keras's op without a scale and apply gamma along the normalized axes.
         shape = [a.shape[ax] if ax in axes else 1 for ax in range(a.ndim)]
-        ref = keras_rms_norm(a, None, eps=eps, axis=axis) * gamma.reshape(shape)
+        ref = keras_rms_norm_op(a, eps=eps, axis=axis) * gamma.reshape(shape)
     _assert_close(rms_norm(a, gamma, eps=eps, axis=axis), ref, a, gamma)
 
 
-def test_keras_rms_reference_refuses_a_scale_it_would_misapply():
+def test_keras_rms_reference_refuses_axes_where_the_layer_misapplies_its_scale():
     a = np.random.default_rng(7).normal(size=(2, 3, 3))
-    with pytest.raises(ValueError, match="applies its scale to the last axes"):
-        keras_rms_norm(a, np.arange(1.0, 4.0), axis=1)
+    for gamma in (None, np.arange(1.0, 4.0)):
+        with pytest.raises(ValueError, match="applies its scale to the last axes"):
+            keras_rms_norm(a, gamma, axis=1)
 
 
 def test_keras_defaults_are_the_bnlib_defaults():

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from bnlib import batchnorm_forward
 from bnlib.backprop import batchnorm_backward, batchnorm_backward_compact
-from bnlib.gradcheck import numeric_gradient, rel_error
+from bnlib.gradcheck import magnitude, numeric_gradient, rel_error
 from bnlib.keras_ref import keras_batchnorm_gradients, keras_dense_bn_kernel_gradient
 
 BACKWARDS = [batchnorm_backward, batchnorm_backward_compact]
@@ -304,3 +304,46 @@ def test_gradient_sums_to_zero_and_is_orthogonal_to_a_std(case):
     _, cache0 = batchnorm_forward(a, gamma, beta, eps=0.0, axis=axis)
     da0 = batchnorm_backward(dout, cache0)[0]
     np.testing.assert_allclose((da0 * cache0.a_std).sum(axis=axes), 0.0, atol=1e-12 * M * da_scale)
+
+
+# --- helpers the chapter prints and draws with -------------------------------------------------
+
+def test_magnitude():
+    assert magnitude(3.2e-11) == "< 1e-10"
+    assert magnitude(1e-8) == "< 1e-07"  # strictly above: a power of ten is bumped to the next one
+    assert magnitude(0.0) == "= 0"
+    with pytest.raises(ValueError, match="err must be >= 0"):
+        magnitude(-1e-3)
+    with pytest.raises(ValueError, match="err must be >= 0"):
+        magnitude(float("nan"))
+    with pytest.raises(TypeError, match="err must be a number"):
+        magnitude("1e-8")
+
+
+def test_plot_helpers_draw_and_refuse_bad_input():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from bnlib.plots import plot_gradcheck_steps, plot_gradient_parts
+
+    fig, ax = plt.subplots()
+    steps = np.array([1e-1, 1e-3, 1e-5])
+    assert plot_gradcheck_steps(ax, steps, {"float64": [1e-3, 1e-7, 0.0]}, title="t") is ax
+    assert len(ax.get_lines()) == 1 and ax.get_xscale() == "log"
+    with pytest.raises(ValueError, match="positive step sizes"):
+        plot_gradcheck_steps(ax, [1e-1, -1e-3], {"x": [1.0, 1.0]})
+    with pytest.raises(ValueError, match=r"errors\['x'\] has shape \(1,\)"):
+        plot_gradcheck_steps(ax, steps, {"x": [1.0]})
+    with pytest.raises(ValueError, match="errors must map at least one label"):
+        plot_gradcheck_steps(ax, steps, {})
+    fig2, ax2 = plt.subplots()
+    assert plot_gradient_parts(ax2, {"dout": [1.0, -1.0, 0.0], "da": [0.5, -0.5, 0.0]}) is ax2
+    assert len(ax2.patches) == 6
+    with pytest.raises(ValueError, match="one value per example"):
+        plot_gradient_parts(ax2, {"dout": [1.0, 2.0], "da": [1.0]})
+    with pytest.raises(ValueError, match="parts must map at least one label"):
+        plot_gradient_parts(ax2, {})
+    plt.close(fig)
+    plt.close(fig2)

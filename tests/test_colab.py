@@ -116,7 +116,8 @@ def install_from(tmp_path_factory):
                             check=True).stdout.strip()
     clone = tmp_path_factory.mktemp("repo") / "batchnorm-book"
     subprocess.run(["git", "clone", "--quiet", "--no-hardlinks", str(ROOT), str(clone)], check=True)
-    return install_spec(url=clone.as_uri(), branch=commit)
+    # file://localhost/...: pip rejects a git+file URL without a host (git+file:///...) as an invalid requirement.
+    return install_spec(url=f"file://localhost{clone.as_posix()}", branch=commit)
 
 
 def colab_env():

@@ -11,7 +11,7 @@ def test_match_prints_table_and_tick(capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("bnlib vs Keras: a_std")
     assert "-1.414214" in out[3] and out[-1].endswith("✓ bnlib matches Keras")
-    assert "max |diff| < 1e-06" in out[-1]
+    assert "max |diff| < 1e-06" in out[-1]  # 1e-7 falls in the (1e-9, 1e-6] bucket
 
 
 def test_output_is_identical_for_tiny_noise(capsys):
@@ -62,3 +62,13 @@ def test_long_arrays_are_truncated_but_fully_checked(capsys):
 def test_custom_labels(capsys):
     compare(1.0, 1.0, labels=("numpy", "by hand"))
     assert capsys.readouterr().out.splitlines()[-1].endswith("✓ numpy matches by hand")
+
+
+def test_round_off_residue_prints_as_zero(capsys):
+    compare([1e-17, 2.0], [0.0, 2.0], name="r")
+    assert "e-17" not in capsys.readouterr().out
+
+
+def test_small_values_keep_their_digits(capsys):
+    compare([2.5e-6], [2.5e-6], name="tiny")
+    assert "2.500000e-06" in capsys.readouterr().out

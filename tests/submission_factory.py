@@ -1,0 +1,293 @@
+"""Answer sources for the exercise and grading tests: correct, differently written, wrong, hostile.
+
+Every source is what a student would type in an answer cell (without the ``# ANSWER:`` line). They are
+written independently of bnlib (plain numpy, hand derivations), so the tests compare bnlib's checks
+with an independent reference. ``make_mixed_submissions`` builds a folder of submission notebooks.
+"""
+
+import pathlib
+
+from bnlib.exercises import EXERCISES
+from bnlib.grading import build_submission
+
+# ---- one canonical correct answer per exercise (what a worked solution looks like) ----
+CORRECT = {
+    "standardize": """\
+def standardize(X):
+    mu = X.mean(axis=0)
+    sd = X.std(axis=0, ddof=1)
+    return (X - mu) / sd""",
+    "condition_number": """\
+x = np.array([10.0, 20.0, 30.0, 40.0, 50.0])
+H = np.array([[1.0, x.mean()], [x.mean(), (x**2).mean()]])
+lam = np.linalg.eigvalsh(H)
+condition_number = lam[-1] / lam[0]""",
+    "bn_forward": """\
+def bn_forward(a, gamma, beta, eps=1e-3):
+    mu = a.mean(axis=0)
+    var = ((a - mu) ** 2).mean(axis=0)
+    return beta + gamma * (a - mu) / np.sqrt(var + eps)""",
+    "spread": "spread = 4.0  # |gamma| * std(a_std), and std(a_std) = 1 at eps = 0",
+    "bn_backward": """\
+def bn_backward(dout, a, gamma, eps=1e-3):
+    mu = a.mean(axis=0)
+    var = a.var(axis=0)
+    s = np.sqrt(var + eps)
+    a_std = (a - mu) / s
+    dgamma = (dout * a_std).sum(axis=0)
+    dbeta = dout.sum(axis=0)
+    da = gamma / s * (dout - dout.mean(axis=0) - a_std * (dout * a_std).mean(axis=0))
+    return da, dgamma, dbeta""",
+    "da_seed": """\
+# By hand: mu = 2, var = 2, s = sqrt(2.001), a_std = [0, -2, 0, 2] / s, mean(dout) = 1/4, mean(dout * a_std) = 0,
+# so da = gamma / s * (dout - 1/4).
+s = np.sqrt(2.001)
+da_seed = 2.0 / s * (np.array([[1.0], [0.0], [0.0], [0.0]]) - 0.25)""",
+    "update_moving_stats": """\
+def update_moving_stats(moving_mean, moving_var, batch_mean, batch_var, momentum=0.99):
+    mean = momentum * moving_mean + (1 - momentum) * batch_mean
+    var = momentum * moving_var + (1 - momentum) * batch_var
+    return mean, var""",
+    "bn_inference": """\
+def bn_inference(a, moving_mean, moving_var, gamma, beta, eps=1e-3):
+    return beta + gamma * (a - moving_mean) / np.sqrt(moving_var + eps)""",
+    "fold_batchnorm": """\
+def fold_batchnorm(W, b, gamma, beta, moving_mean, moving_var, eps=1e-3):
+    scale = gamma / np.sqrt(moving_var + eps)
+    return W * scale, (b - moving_mean) * scale + beta""",
+    "invariance_gap": """\
+# Closed form: outputs +-2/sqrt(2 + eps) for a, +-200/sqrt(20000 + eps) for 100 a; the zeros stay 0.
+eps = 1e-3
+invariance_gap = 200 / np.sqrt(20000 + eps) - 2 / np.sqrt(2 + eps)""",
+    "bn_param_count": "bn_param_count = (3 * 4 * 100, 3 * 2 * 100)  # gamma, beta, moving mean, moving var",
+    "layer_norm": """\
+def layer_norm(a, gamma, beta, eps=1e-3):
+    mu = a.mean(axis=1, keepdims=True)
+    var = a.var(axis=1, keepdims=True)
+    return beta + gamma * (a - mu) / np.sqrt(var + eps)""",
+}
+
+# ---- a differently written correct answer per exercise ----
+ALTERNATIVE = {
+    "standardize": """\
+import math
+
+def standardize(X):
+    m, n = X.shape
+    out = np.empty((m, n))
+    for j in range(n):
+        col = [float(v) for v in X[:, j]]
+        mu = sum(col) / m
+        sd = math.sqrt(sum((v - mu) ** 2 for v in col) / (m - 1))
+        out[:, j] = [(v - mu) / sd for v in col]
+    return out""",
+    "condition_number": """\
+x = np.array([10.0, 20.0, 30.0, 40.0, 50.0])
+A = np.column_stack([np.ones_like(x), x])
+sv = np.linalg.svd(A, compute_uv=False)
+condition_number = float((sv[0] / sv[-1]) ** 2)  # H = A^T A / m squares the singular values""",
+    "bn_forward": """\
+def bn_forward(a, gamma, beta, eps):
+    m = a.shape[0]
+    mu = np.einsum("ij->j", a) / m
+    centered = a - mu[None, :]
+    var = np.einsum("ij,ij->j", centered, centered) / m
+    return centered * (gamma / np.sqrt(var + eps))[None, :] + beta[None, :]""",
+    "spread": """\
+a = np.array([2.0, 0.0, 2.0, 4.0])
+a_std = (a - a.mean()) / np.sqrt(a.var())
+spread = np.std(1.0 + 4.0 * a_std)""",
+    "bn_backward": """\
+def bn_backward(dout, a, gamma, eps):
+    # The paper's staged chain rule.
+    m = a.shape[0]
+    mu = np.sum(a, axis=0) / m
+    xc = a - mu
+    var = np.sum(xc ** 2, axis=0) / m
+    inv = 1.0 / np.sqrt(var + eps)
+    dxhat = dout * gamma
+    dvar = np.sum(dxhat * xc, axis=0) * -0.5 * inv ** 3
+    dmu = np.sum(-dxhat * inv, axis=0) + dvar * np.mean(-2.0 * xc, axis=0)
+    da = dxhat * inv + dvar * 2.0 * xc / m + dmu / m
+    return da, np.sum(dout * xc * inv, axis=0), np.sum(dout, axis=0)""",
+    "da_seed": """\
+# Finite differences of L = sum(dout * BN(a)), an independent route.
+def out(a, eps=1e-3):
+    return 2.0 * (a - a.mean()) / np.sqrt(a.var() + eps)
+
+a0 = np.array([2.0, 0.0, 2.0, 4.0])
+dout = np.array([1.0, 0.0, 0.0, 0.0])
+h = 1e-6
+grads = [(np.sum(dout * out(a0 + h * e)) - np.sum(dout * out(a0 - h * e))) / (2 * h) for e in np.eye(4)]
+da_seed = np.array(grads).reshape(4, 1)""",
+    "update_moving_stats": """\
+def update_moving_stats(moving_mean, moving_var, batch_mean, batch_var, momentum):
+    step = 1.0 - momentum
+    return moving_mean + step * (batch_mean - moving_mean), moving_var + step * (batch_var - moving_var)""",
+    "bn_inference": """\
+def bn_inference(a, moving_mean, moving_var, gamma, beta, eps):
+    scale = gamma / np.sqrt(moving_var + eps)
+    shift = beta - moving_mean * scale
+    return a * scale + shift""",
+    "fold_batchnorm": """\
+def fold_batchnorm(W, b, gamma, beta, moving_mean, moving_var, eps):
+    D = np.diag(gamma / np.sqrt(moving_var + eps))
+    return W @ D, (b - moving_mean) @ D + beta""",
+    "invariance_gap": """\
+a = np.array([[2.0], [0.0], [2.0], [4.0]])
+
+def bn(z, eps=1e-3):
+    return (z - z.mean(axis=0)) / np.sqrt(z.var(axis=0) + eps)
+
+invariance_gap = float(np.abs(bn(100 * a) - bn(a)).max())""",
+    "bn_param_count": """\
+units, per_unit, trainable_per_unit = 100, 4, 2
+bn_param_count = [3 * units * per_unit, 3 * units * trainable_per_unit]""",
+    "layer_norm": """\
+def layer_norm(a, gamma, beta, eps):
+    rows = []
+    for row in a:
+        mu = row.mean()
+        rows.append(gamma * (row - mu) / np.sqrt(((row - mu) ** 2).mean() + eps) + beta)
+    return np.array(rows)""",
+}
+
+STUB = {
+    ex.id: (f"def {ex.id}({', '.join(ex.params)}):\n    raise NotImplementedError(\"your code here\")"
+            if ex.kind == "function" else f"{ex.id} = None  # replace None with your answer")
+    for ex in EXERCISES.values()
+}
+
+# ---- known mistakes, written as a student would: (exercise id, answer source, fragment of the hint) ----
+_BN = "def bn_forward(a, gamma, beta, eps):\n    mu = a.mean(axis=0)\n"
+_LN = "def layer_norm(a, gamma, beta, eps):\n    mu = a.mean(axis=1, keepdims=True)\n"
+_BWD = """\
+def bn_backward(dout, a, gamma, eps):
+    m = a.shape[0]
+    mu = a.mean(axis=0)
+    var = a.var(axis=0)
+    s = np.sqrt(var + eps)
+    a_std = (a - mu) / s
+    g = dout * gamma
+    path_var = (np.sum(g * (a - mu), axis=0) * -0.5 * s ** -3) * 2 * (a - mu) / m
+    path_mu = -np.sum(g / s, axis=0) / m
+"""
+_INF = "def bn_inference(a, moving_mean, moving_var, gamma, beta, eps):\n"
+_FOLD = "def fold_batchnorm(W, b, gamma, beta, moving_mean, moving_var, eps):\n"
+_UMS = "def update_moving_stats(moving_mean, moving_var, batch_mean, batch_var, momentum):\n"
+
+MISTAKES = [
+    ("standardize", "def standardize(X):\n    return (X - X.mean(axis=0)) / X.std(axis=0)", "divided by m."),
+    ("standardize", "def standardize(X):\n    return (X - X.mean(axis=1, keepdims=True)) / "
+                    "X.std(axis=1, ddof=1, keepdims=True)", "wrong axis"),
+    ("standardize", "def standardize(X):\n    return (X - X.mean(0)) / X.var(0, ddof=1)", "divides by the variance"),
+    ("condition_number", "condition_number = 1.0  # standardized", "standardized"),
+    ("condition_number", "x = np.arange(10.0, 60.0, 10.0)\nH = np.array([[1, x.mean()], [x.mean(), (x**2).mean()]])\n"
+                         "lam = np.linalg.eigvalsh(H)\ncondition_number = lam[0] / lam[-1]", "largest/smallest"),
+    ("condition_number", "x = np.arange(10.0, 60.0, 10.0)\nA = np.column_stack([np.ones(5), x])\n"
+                         "condition_number = np.linalg.cond(A)", "singular values"),
+    ("bn_forward", _BN + "    return beta + gamma * (a - mu) / np.sqrt(a.var(axis=0, ddof=1) + eps)", "m - 1"),
+    ("bn_forward", _BN + "    return beta + gamma * (a - mu) / a.std(axis=0)", "without eps"),
+    ("bn_forward", _BN + "    return beta + gamma * (a - mu) / (a.std(axis=0) + eps)", "outside the square root"),
+    ("bn_forward", "def bn_forward(a, gamma, beta, eps):\n    mu = a.mean(axis=1, keepdims=True)\n"
+                   "    return beta + gamma * (a - mu) / np.sqrt(a.var(axis=1, keepdims=True) + eps)", "wrong axis"),
+    ("bn_forward", _BN + "    return (a - mu) / np.sqrt(a.var(axis=0) + eps)", "a_std alone"),
+    ("bn_forward", _BN + "    return gamma + beta * (a - mu) / np.sqrt(a.var(axis=0) + eps)", "swapped"),
+    ("bn_forward", "def bn_forward(a, gamma, beta, eps):\n    moving_mean, moving_var = 0.0, 1.0\n"
+                   "    return beta + gamma * (a - moving_mean) / np.sqrt(moving_var + eps)",
+     "fresh layer's moving statistics"),
+    ("bn_forward", _BN + "    return beta + np.sqrt(gamma) * (a - mu) / np.sqrt(a.var(axis=0) + eps)", "sqrt(gamma)"),
+    ("spread", "spread = np.sqrt(4.0)", "sqrt(gamma)"),
+    ("spread", "spread = 16.0", "variance"),
+    ("spread", "spread = 4.0 * np.std([0.0, -1.0, 0.0, 1.0], ddof=1) / np.std([0.0, -1.0, 0.0, 1.0])", "1/(m - 1)"),
+    ("bn_backward", _BWD + "    return g / s + path_var, (dout * a_std).sum(0), dout.sum(0)", "path through mu"),
+    ("bn_backward", _BWD + "    return g / s + path_mu, (dout * a_std).sum(0), dout.sum(0)", "path through sigma^2"),
+    ("bn_backward", _BWD + "    return g / s, (dout * a_std).sum(0), dout.sum(0)", "as constants"),
+    ("bn_backward", _BWD + "    return g / s + path_var + path_mu, dout.sum(0), (dout * a_std).sum(0)", "swapped"),
+    ("da_seed", "da_seed = 2.0 / np.sqrt(2.001) * np.array([[1.0], [0.0], [0.0], [0.0]])", "mu and sigma^2"),
+    ("da_seed", "da_seed = 2.0 / np.sqrt(2.0) * (np.array([[1.0], [0.0], [0.0], [0.0]]) - 0.25)", "without eps"),
+    ("update_moving_stats", _UMS + "    return ((1 - momentum) * moving_mean + momentum * batch_mean,\n"
+                            "            (1 - momentum) * moving_var + momentum * batch_var)", "PyTorch way"),
+    ("update_moving_stats", _UMS + "    return batch_mean, batch_var", "returns the batch statistics"),
+    ("update_moving_stats", _UMS + "    return (momentum * moving_var + (1 - momentum) * batch_var,\n"
+                            "            momentum * moving_mean + (1 - momentum) * batch_mean)", "(var, mean)"),
+    ("bn_inference", _INF + "    mu, var = a.mean(axis=0), a.var(axis=0)\n"
+                     "    return beta + gamma * (a - mu) / np.sqrt(var + eps)", "batch's own statistics"),
+    ("bn_inference", _INF + "    return beta + gamma * (a - moving_mean) / np.sqrt(moving_var)", "without eps"),
+    ("bn_inference", _INF + "    return beta + gamma * (a - moving_mean) / (np.sqrt(moving_var) + eps)",
+     "outside the square root"),
+    ("bn_inference", _INF + "    return gamma + beta * (a - moving_mean) / np.sqrt(moving_var + eps)", "swapped"),
+    ("bn_inference", _INF + "    return (a - moving_mean) / np.sqrt(moving_var + eps)", "a_std alone"),
+    ("fold_batchnorm", _FOLD + "    s = gamma / np.sqrt(moving_var + eps)\n    return W * s, b * s + beta",
+     "forgets the moving mean"),
+    ("fold_batchnorm", _FOLD + "    s = gamma / np.sqrt(moving_var)\n    return W * s, (b - moving_mean) * s + beta",
+     "without eps"),
+    ("fold_batchnorm", _FOLD + "    s = gamma / np.sqrt(moving_var + eps)\n    return W * s[:, None], "
+                       "(b - moving_mean) * s + beta", "rows of W"),
+    ("invariance_gap", "invariance_gap = 0.0  # BN(100 a) = BN(a)", "eps = 0"),
+    ("bn_param_count", "bn_param_count = (600, 600)", "moving mean and moving variance"),
+    ("bn_param_count", "bn_param_count = (1200, 1200)", "only gamma and beta are trainable"),
+    ("layer_norm", "def layer_norm(a, gamma, beta, eps):\n    mu = a.mean(axis=0)\n"
+                   "    return beta + gamma * (a - mu) / np.sqrt(a.var(axis=0) + eps)", "that is batch normalization"),
+    ("layer_norm", _LN + "    return beta + gamma * (a - mu) / np.sqrt(a.var(axis=1, ddof=1, keepdims=True) + eps)",
+     "m - 1"),
+    ("layer_norm", _LN + "    return beta + gamma * (a - mu) / (a.std(axis=1, keepdims=True) + eps)",
+     "outside the square root"),
+    ("layer_norm", _LN + "    return gamma + beta * (a - mu) / np.sqrt(a.var(axis=1, keepdims=True) + eps)",
+     "swapped"),
+]
+
+# ---- answers that call bnlib's reference instead of answering ----
+REFERENCE_CALLERS = {
+    "standardize": "from bnlib import standardize as _s\n\ndef standardize(X):\n    return _s(X)[0]",
+    "bn_forward": "from bnlib import batchnorm_forward\n\ndef bn_forward(a, gamma, beta, eps):\n"
+                  "    return batchnorm_forward(a, gamma, beta, eps)[0]",
+    "bn_backward": "import bnlib.backprop\nfrom bnlib import batchnorm_forward\n\ndef bn_backward(dout, a, gamma, eps):\n"
+                   "    _, cache = batchnorm_forward(a, gamma, np.zeros_like(gamma), eps)\n"
+                   "    return bnlib.backprop.batchnorm_backward(dout, cache)",
+    "update_moving_stats": "from bnlib.layer import update_moving_stats as ums\n\n"
+                           "def update_moving_stats(moving_mean, moving_var, batch_mean, batch_var, momentum):\n"
+                           "    return ums(moving_mean, moving_var, batch_mean, batch_var, momentum)",
+    "bn_inference": "import bnlib\n\ndef bn_inference(a, moving_mean, moving_var, gamma, beta, eps):\n"
+                    "    return bnlib.batchnorm_inference(a, moving_mean, moving_var, gamma, beta, eps)",
+    "fold_batchnorm": "from bnlib.folding import fold_batchnorm as f\n\n"
+                      "def fold_batchnorm(W, b, gamma, beta, moving_mean, moving_var, eps):\n"
+                      "    return f(W, b, gamma, beta, moving_mean, moving_var, eps)",
+    "layer_norm": "import importlib\n\ndef layer_norm(a, gamma, beta, eps):\n"
+                  "    return importlib.import_module('bnlib.alternatives').layer_norm(a, gamma, beta, eps)",
+}
+
+
+def answers(kind="correct", ids=None):
+    """{id: source} of one kind ("correct", "alternative", "stub") for ``ids`` (default: all, in order)."""
+    table = {"correct": CORRECT, "alternative": ALTERNATIVE, "stub": STUB}[kind]
+    return {i: table[i] for i in (ids or EXERCISES)}
+
+
+def make_mixed_submissions(folder, n=30):
+    """``n`` submission notebooks cycling through correct, alternative, stub, wrong and reference-calling ones.
+
+    Returns {name: expected total points} for the well-behaved kinds (a benchmark can check the grades).
+    """
+    folder = pathlib.Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    full = 2.0 * sum(e.kind == "function" for e in EXERCISES.values()) + sum(e.kind == "value"
+                                                                            for e in EXERCISES.values())
+    kinds = ["correct", "alternative", "stub", "wrong", "cheat"]
+    expected = {}
+    for k in range(n):
+        kind = kinds[k % len(kinds)]
+        name = f"student{k + 1:02d}_{kind}"
+        if kind in ("correct", "alternative", "stub"):
+            build_submission(folder / f"{name}.ipynb", answers(kind))
+            expected[name] = 0.0 if kind == "stub" else full
+        elif kind == "wrong":
+            src = dict(CORRECT)
+            src.update({i: s for i, s, _ in MISTAKES if i in ("bn_forward", "spread")})
+            build_submission(folder / f"{name}.ipynb", src)
+        else:
+            src = dict(CORRECT)
+            src.update(REFERENCE_CALLERS)
+            build_submission(folder / f"{name}.ipynb", src)
+            expected[name] = full - 2.0 * len(REFERENCE_CALLERS)
+    return expected
