@@ -9,9 +9,10 @@ estimated by the central difference
 whose truncation error is O(h^2) and whose rounding error is O(machine epsilon / h).
 """
 
+import math
+
 import numpy as np
 
-from .compare import _magnitude
 from .validation import as_batch
 
 __all__ = ["magnitude", "numeric_gradient", "rel_error"]
@@ -78,15 +79,21 @@ def rel_error(x, y):
 
 
 def magnitude(err):
-    """An error's order of magnitude as a stable string, e.g. ``'< 1e-08'`` or ``'= 0'``.
+    """An error's order of magnitude as a stable string: ``'< 1e-10'`` for 3.2e-11, ``'< 1e-12'`` for anything smaller.
 
     err: a number >= 0 (a relative error, a max |diff|).
-    Returns the smallest power of ten strictly above ``err``, as ``compare`` prints it: the exact
-    digits of a rounding error change with the machine and the library versions, its size does not.
+    Returns the smallest power of ten strictly above ``err`` (one decade of resolution, as a gradient
+    check's error against the step h needs), with a floor at 1e-12: below it lies round-off residue,
+    whose exact size can change with the CPU and the libraries, so it is not printed more finely.
+    (``compare`` prints its max |diff| in coarser buckets of three decades.)
     Taught in chapter 3.
     """
     if isinstance(err, (bool, np.bool_)) or not isinstance(err, (int, float, np.integer, np.floating)):
         raise TypeError(f"err must be a number >= 0, e.g. a relative error, got {err!r}.")
     if not err >= 0:
         raise ValueError(f"err must be >= 0 (an error size), got {err}.")
-    return _magnitude(float(err))
+    if not np.isfinite(err):
+        return f"= {float(err)}"
+    if err < 1e-12:
+        return "< 1e-12"
+    return f"< 1e{math.floor(math.log10(err)) + 1:+03d}"

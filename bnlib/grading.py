@@ -407,6 +407,9 @@ def _parse_sandbox(lines, n_cases, note, returncode):
         except (ValueError, KeyError, TypeError, AttributeError):
             note = note or "the answer's process sent malformed data"
             break
+    if ready is None and not note:
+        note = (f"the answer's process ended early (exit status {returncode}) while running the answer cells: "
+                "os._exit, a crash, or a resource limit")
     stopped = bool(outcomes) and outcomes[-1].status in ("timeout", "not attempted", "forbidden")
     if ready is not None and ready["callable"] and len(outcomes) < n_cases and not stopped:
         note = note or (f"the answer's process ended early (exit status {returncode}): os._exit, a crash, "
@@ -420,7 +423,10 @@ def _score_function(exercise, answers, imports, seed, workdir):
     from .exercises import CheckResult, _failure, _not_attempted, grade
 
     cases = exercise.cases(seed)
-    sources = [(a.exercise_id, a.source) for a in answers]
+    # The answer cells up to this exercise's (last) one: earlier answers may hold helpers it uses, and a
+    # later cell that misbehaves (os._exit at its top level, say) cannot take this exercise down with it.
+    last = max(a.index for a in answers if a.exercise_id == exercise.id)
+    sources = [(a.exercise_id, a.source) for a in answers if a.index <= last]
     outcomes, ready, note = _run_sandbox(exercise, sources, imports, cases, workdir)
     if ready is None:
         return _result(_failure(exercise, len(cases), note or "the answer cells could not be run"))

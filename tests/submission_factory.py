@@ -242,7 +242,8 @@ REFERENCE_CALLERS = {
     "standardize": "from bnlib import standardize as _s\n\ndef standardize(X):\n    return _s(X)[0]",
     "bn_forward": "from bnlib import batchnorm_forward\n\ndef bn_forward(a, gamma, beta, eps):\n"
                   "    return batchnorm_forward(a, gamma, beta, eps)[0]",
-    "bn_backward": "import bnlib.backprop\nfrom bnlib import batchnorm_forward\n\ndef bn_backward(dout, a, gamma, eps):\n"
+    "bn_backward": "import bnlib.backprop\nfrom bnlib import batchnorm_forward\n\n"
+                   "def bn_backward(dout, a, gamma, eps):\n"
                    "    _, cache = batchnorm_forward(a, gamma, np.zeros_like(gamma), eps)\n"
                    "    return bnlib.backprop.batchnorm_backward(dout, cache)",
     "update_moving_stats": "from bnlib.layer import update_moving_stats as ums\n\n"

@@ -176,8 +176,11 @@ def test_layer_norm_matches_keras(case):
     a, gamma, beta, eps, axis, count = case
     ref = keras_layer_norm(a, gamma, beta, eps=eps, axis=axis)
     if count < 2:
-        # one value per statistic: Keras silently returns beta, bnlib refuses
-        np.testing.assert_allclose(ref, np.full(ref.shape, beta.item()), rtol=1e-3)
+        # one value per statistic: Keras silently returns beta, bnlib refuses. Keras computes
+        # x * inv + (beta - mu * inv) with inv = gamma / sqrt(eps), which cancels: allow a few roundings of x * inv.
+        unit = np.finfo(ref.dtype).eps
+        cancel = 8 * unit * np.abs(a.astype(np.float64)).max() * abs(gamma.item()) / np.sqrt(eps)
+        np.testing.assert_allclose(ref, np.full(ref.shape, beta.item()), rtol=8 * unit, atol=cancel)
         with pytest.raises(ValueError, match="single value per statistic"):
             layer_norm(a, gamma, beta, eps=eps, axis=axis)
         return

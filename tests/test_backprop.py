@@ -311,7 +311,9 @@ def test_gradient_sums_to_zero_and_is_orthogonal_to_a_std(case):
 def test_magnitude():
     assert magnitude(3.2e-11) == "< 1e-10"
     assert magnitude(1e-8) == "< 1e-07"  # strictly above: a power of ten is bumped to the next one
-    assert magnitude(0.0) == "= 0"
+    assert magnitude(0.5) == "< 1e+00" and magnitude(1.0) == "< 1e+01"
+    assert magnitude(0.0) == "< 1e-12" and magnitude(5e-14) == "< 1e-12"  # round-off residue: one bucket
+    assert magnitude(float("inf")) == "= inf"
     with pytest.raises(ValueError, match="err must be >= 0"):
         magnitude(-1e-3)
     with pytest.raises(ValueError, match="err must be >= 0"):

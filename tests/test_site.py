@@ -318,11 +318,13 @@ def test_search_finds_gamma(server, browser):
     from selenium.webdriver.common.by import By
 
     browser.get(f"{server}/search.html?q=gamma")
-    deadline = time.monotonic() + 30
-    results = []
-    while time.monotonic() < deadline and not results:
-        results = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "#search-results li a")]
+    # Sphinx lists results one by one, then writes the summary ("Search finished, found N page(s) ...").
+    deadline, summary = time.monotonic() + 30, ""
+    while time.monotonic() < deadline and not summary:
+        summary = " ".join(e.text for e in browser.find_elements(By.CSS_SELECTOR, "#search-results .search-summary"))
         time.sleep(0.2)
+    assert summary, "the search page did not finish searching within 30 s"
+    results = [a.get_attribute("href") for a in browser.find_elements(By.CSS_SELECTOR, "#search-results li a")]
     assert browser.save_screenshot(str(SCREENSHOTS / "search.png"))
     pages = {urllib.parse.urlparse(r).path.lstrip("/").removesuffix(".html") for r in results}
     # The notation page defines gamma, so it must be found.

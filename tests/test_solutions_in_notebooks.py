@@ -9,9 +9,9 @@ import ast
 import re
 
 import pytest
-from booktools import load, notebooks
 
 from bnlib.exercises import EXERCISES, check
+from booktools import load, notebooks
 
 ANSWER = re.compile(r"^#\s*ANSWER:\s*(\w+)\s*$")
 FENCE = re.compile(r"^```python\n(.*?)\n```\s*$", re.S | re.M)
@@ -80,7 +80,7 @@ def test_solution_scores_full_marks(path, item):
     ns = {}
     exec(source(cells[1]), ns)  # the imports cell: solutions may use numpy and the names it imports
     for other_id, _, _, other in exercises_of(path):  # earlier solutions too (a value may use a function)
-        exec(other, ns)
+        exec(other or "", ns)
         if other_id == exercise_id:
             break
     result = check(exercise_id, ns[exercise_id])

@@ -24,7 +24,8 @@ def run(path, timeout=600):
         if cell.cell_type == "code":
             cell.outputs, cell.execution_count = [], None
     nbclient.NotebookClient(
-        nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+        nb, timeout=timeout, kernel_name="python3", record_timing=False,
+        resources={"metadata": {"path": str(path.parent)}},
     ).execute()
     nb.metadata.pop("jupytext", None)
     nbformat.write(nb, path)
