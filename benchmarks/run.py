@@ -16,16 +16,19 @@ What it measures, with time.perf_counter (wall time; best of several repeats for
   Budgets: <= 20 s per notebook, <= 150 s for the book, on 2 CPU cores.
 - site: one clean ``jupyter-book build -W -n --keep-going`` (the README's command) into a temporary
   directory; it executes every notebook again.
-- grading: ``python -m bnlib.grading`` on a folder of submissions (the chapters' notebooks), in
-  submissions per minute; skipped with a note while bnlib.grading does not exist.
+- grading: ``python -m bnlib.grading`` on a folder of submissions (each chapter's notebook with every
+  answer cell holding its worked solution, twice), in submissions per minute; skipped with a note
+  while bnlib.grading does not exist.
 Numbers depend on the machine and on what else runs on it: the header prints the machine.
 """
 
 import argparse
 import importlib.util
+import json
 import os
 import pathlib
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -153,7 +156,28 @@ def bench_site():
     return seconds
 
 
-def bench_grading():
+ANSWER = re.compile(r"^#\s*ANSWER:\s*(\w+)\s*$")
+FENCE = re.compile(r"^```python\n(.*?)\n```\s*$", re.S | re.M)
+
+
+def solved(nb):
+    """The notebook as a student who got everything right hands it in: each answer cell holds the
+    worked solution from the {solution} dropdown that follows it."""
+    cells = nb["cells"]
+    for i, cell in enumerate(cells):
+        text = "".join(cell["source"])
+        match = ANSWER.match(text.split("\n", 1)[0].strip()) if cell["cell_type"] == "code" else None
+        if not match:
+            continue
+        for later in cells[i + 1:]:
+            body = "".join(later["source"])
+            if later["cell_type"] == "markdown" and "{solution}" in body and FENCE.search(body):
+                cell["source"] = f"# ANSWER: {match[1]}\n" + "\n".join(FENCE.findall(body))
+                break
+    return nb
+
+
+def bench_grading(copies=2):
     if importlib.util.find_spec("bnlib.grading") is None:
         print("Grading: skipped, bnlib.grading does not exist yet (python -m bnlib.grading).\n")
         return None
@@ -161,12 +185,12 @@ def bench_grading():
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
         submissions, out = pathlib.Path(tmp) / "submissions", pathlib.Path(tmp) / "out"
         submissions.mkdir()
-        # Each student hands in one chapter: the committed notebooks as submissions (stubs score 0 quickly,
-        # so this is an upper bound on throughput for correct answers that run every case).
+        # Each student hands in one chapter with every answer right, so every hidden case runs.
         count = 0
-        for copy in range(3):
-            for nb in notebooks:
-                shutil.copy(nb, submissions / f"student{copy:02d}_{nb.name}")
+        for copy in range(copies):
+            for path in notebooks:
+                nb = solved(json.loads(path.read_text()))
+                (submissions / f"student{copy:02d}_{path.name}").write_text(json.dumps(nb))
                 count += 1
         start = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "bnlib.grading", str(submissions), "--out", str(out)],
@@ -175,8 +199,10 @@ def bench_grading():
     if proc.returncode != 0:
         print(f"Grading: `python -m bnlib.grading` failed (exit {proc.returncode}):\n{proc.stderr[-2000:]}\n")
         return None
-    print("Grading: `python -m bnlib.grading` on a folder of submissions")
-    table(["submissions", "seconds", "per minute"], [[count, f"{seconds:.1f}", f"{count / seconds * 60:.0f}"]])
+    print(f"Grading: `python -m bnlib.grading DIR --out OUT` on {count} solved chapter notebooks "
+          f"(default --jobs, {os.cpu_count()} cores)")
+    table(["submissions", "seconds", "per minute"], [[count, f"{seconds:.1f}", f"{count / seconds * 60:.1f}"]])
+    print(proc.stdout[-1500:])
     return count / seconds * 60
 
 

@@ -467,7 +467,7 @@ def __bnlib_grader_make():
     dumps, asarray, out, getprofile = json.dumps, numpy.asarray, sys.stdout, sys.getprofile
 
     def emit(exercise_id, nonce, namespace, probe):
-        report = {"id": exercise_id, "hook": getprofile() is probe, "forbidden": list(probe.hits[:3])}
+        report = {"id": exercise_id, "hook": getprofile() is probe, "forbidden": [probe.culprit] if probe.hits else []}
         sys.setprofile(None)
         if exercise_id not in namespace:
             report["status"] = "missing"

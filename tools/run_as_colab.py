@@ -96,7 +96,7 @@ def main(argv=None):
         print(f"running {path} as in Colab ...", flush=True)
         try:
             _, location = run(path, args.python, args.install_from, args.stand_in)
-        except nbclient.exceptions.CellExecutionError as err:
+        except Exception as err:  # a failing cell, or a kernel that died or never started: report, go on
             failed.append(path)
             print(f"FAILED {path}:\n{err}", flush=True)
         else:
