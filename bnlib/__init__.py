@@ -1,24 +1,52 @@
 """bnlib: the shared package of the batch normalization course.
 
-The maths is numpy (``stats``, ``batchnorm``); ``keras_ref`` is the only module that
-touches TensorFlow/Keras; ``compare`` checks one against the other. Public names are
-listed in ``__all__``; import them explicitly, e.g. ``from bnlib import batchnorm_forward``.
+The maths is numpy; ``keras_ref`` is the only module that touches TensorFlow/Keras, and
+``compare`` checks one against the other. Modules, by chapter:
+
+- ``stats`` (1): batch statistics and the notes' input standardization; ``regression`` (1): the
+  one-feature least-squares example.
+- ``batchnorm`` (2, 4): forward pass in training and inference mode.
+- ``backprop``, ``gradcheck`` (3): the backward pass and a finite-difference checker.
+- ``layer``, ``conventions``, ``folding`` (4): moving statistics, the thin ``BatchNorm`` layer,
+  the Keras/PyTorch/paper conventions, folding into a Dense layer.
+- ``data``, ``mlp`` (5, 6): offline digits data and a numpy network trainer.
+- ``alternatives`` (7): layer, group, instance and RMS normalization.
+- ``exercises``, ``grading``: graded exercises and the instructors' grading command.
+- ``plots``: plot helpers that take a matplotlib ``ax``.
+
+The names below are the public API; import them explicitly, e.g. ``from bnlib import batchnorm_forward``.
 """
 
+from .alternatives import group_norm, instance_norm, layer_norm, rms_norm
+from .backprop import batchnorm_backward, batchnorm_backward_compact
 from .batchnorm import BNCache, batchnorm_forward, batchnorm_inference
 from .compare import compare
 from .errors import MismatchError
+from .folding import fold_batchnorm
+from .gradcheck import numeric_gradient, rel_error
+from .layer import BatchNorm, update_moving_stats
 from .stats import batch_mean, batch_variance, standardize
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BNCache",
+    "BatchNorm",
     "MismatchError",
     "batch_mean",
     "batch_variance",
+    "batchnorm_backward",
+    "batchnorm_backward_compact",
     "batchnorm_forward",
     "batchnorm_inference",
     "compare",
+    "fold_batchnorm",
+    "group_norm",
+    "instance_norm",
+    "layer_norm",
+    "numeric_gradient",
+    "rel_error",
+    "rms_norm",
     "standardize",
+    "update_moving_stats",
 ]
