@@ -138,7 +138,6 @@ class _ForbiddenCalls:
             module, _, qual = spec.partition(":")
             path = os.path.join(os.path.dirname(_BNLIB_DIR), *module.split(".")) + ".py"
             self.rules.setdefault(os.path.normcase(os.path.realpath(path)), []).append(qual)
-        self.names = {}
         self.hits = []
         self._files = {}
 
@@ -370,10 +369,11 @@ def _fmt(x):
                            max_line_width=88, separator=", ").replace("\n", "\n" + " " * 13)
 
 
-def _diff_message(got, expected, names, rtol, atol, detail):
+def _diff_message(got, expected, names, rtol, atol, detail, reveal=True):
     """Describe how ``got`` differs from ``expected`` (arrays or tuples of arrays).
 
     detail: show the expected (and received) values in full, rounded; otherwise one line.
+    reveal: False for value exercises, whose expected value is the answer itself.
     """
     pairs = list(zip(got, expected, names, strict=True)) if isinstance(expected, tuple) else [(got, expected, None)]
     parts = []
@@ -385,6 +385,8 @@ def _diff_message(got, expected, names, rtol, atol, detail):
         elif not np.all(np.isfinite(g)):
             parts.append(f"{prefix}contains NaN or inf" + (f"\n    expected {_fmt(e)}" if detail else ""))
         elif not _close(g, e, rtol, atol):
+            if not reveal:  # a value exercise: showing the expected value would give the answer away
+                return "your answer is not the expected value (compared to 5 significant digits)"
             if detail:
                 parts.append(f"{prefix}wrong values\n    expected {_fmt(e)}\n    got      {_fmt(g)}")
             else:
@@ -428,7 +430,8 @@ def grade(exercise, cases, outcomes, expected):
         elif out.status == "ok":
             detail = sum(not r.passed for r in results) < _DETAILED_FAILURES
             results.append(CaseResult(case.label, False, _diff_message(out.value, exp, exercise.output_names,
-                                                                       rtol, atol, detail)))
+                                                                       rtol, atol, detail,
+                                                                       reveal=exercise.kind == "function")))
             for mistake in exercise.mistakes:
                 if _matches(out.value, mistake.output(exercise, case), rtol, atol):
                     hints.append(mistake.hint)
@@ -579,7 +582,7 @@ class Exercise:
     params:    argument names, in the signature's order (function exercises).
     output:    ("array",) | ("tuple", k, names) for functions; ("scalar", ()) | ("array", shape) |
                ("int pair", "names") for values.
-    public:    builds the fixed public cases;  random(rng, k): the k-th randomized case.
+    public:    () -> [(label, args)], the fixed public cases;  random: rng -> (label, args), one random case.
     reference: computes the expected output from bnlib (from a case's args, or of nothing for values).
     forbidden: "module:qualname" (or "module:*") specs an answer may not call.
     """

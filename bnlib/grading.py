@@ -274,7 +274,7 @@ def _sandbox_main(result_fd):
             outcome, value = ex_mod.Outcome("bad output", message="the output is not numbers"), None
         send({"kind": "case", "i": i, "status": outcome.status, "value": value, "message": outcome.message,
               "mutated": list(outcome.mutated)})
-        if outcome.status in ("timeout", "not attempted", "forbidden"):
+        if outcome.status in ("timeout", "forbidden") or (outcome.status == "not attempted" and i == 0):
             return
 
 
@@ -410,7 +410,8 @@ def _parse_sandbox(lines, n_cases, note, returncode):
     if ready is None and not note:
         note = (f"the answer's process ended early (exit status {returncode}) while running the answer cells: "
                 "os._exit, a crash, or a resource limit")
-    stopped = bool(outcomes) and outcomes[-1].status in ("timeout", "not attempted", "forbidden")
+    stopped = bool(outcomes) and (outcomes[-1].status in ("timeout", "forbidden")
+                                  or (len(outcomes) == 1 and outcomes[0].status == "not attempted"))
     if ready is not None and ready["callable"] and len(outcomes) < n_cases and not stopped:
         note = note or (f"the answer's process ended early (exit status {returncode}): os._exit, a crash, "
                         "or a resource limit")
@@ -647,13 +648,30 @@ def grade_notebook(data, seed, workdir, cell_timeout, deadline):
     results = {}
     for exercise_id in dict.fromkeys(a.exercise_id for a in functions):
         sandbox_dir = tempfile.mkdtemp(prefix="sandbox-", dir=workdir)
-        results[exercise_id] = _score_function(EXERCISES[exercise_id], functions, imports, seed, sandbox_dir)
+        results[exercise_id] = _guarded(EXERCISES[exercise_id], _score_function, EXERCISES[exercise_id], functions,
+                                        imports, seed, sandbox_dir)
     kernel_dir = tempfile.mkdtemp(prefix="kernel-", dir=workdir)
-    captured, kernel_notes = _run_kernel(nb, values, kernel_dir, cell_timeout, deadline)
+    try:
+        captured, kernel_notes = _run_kernel(nb, values, kernel_dir, cell_timeout, deadline)
+    except Exception as exc:  # e.g. no python3 kernel installed: the function scores stand
+        captured, kernel_notes = {}, [f"the notebook could not be run ({type(exc).__name__}: {str(exc)[:200]})"]
     notes += kernel_notes
     for exercise_id in dict.fromkeys(a.exercise_id for a in values):
-        results[exercise_id] = _score_value(EXERCISES[exercise_id], captured.get(exercise_id))
+        results[exercise_id] = _guarded(EXERCISES[exercise_id], _score_value, EXERCISES[exercise_id],
+                                        captured.get(exercise_id))
     return results, notes
+
+
+def _guarded(exercise, scorer, *args):
+    """A grader failure on one exercise (a bug, a full disk) must not cost the others their scores."""
+    from .exercises import N_CASES, _failure
+
+    try:
+        return scorer(*args)
+    except Exception as exc:
+        return _result(_failure(exercise, 1 if exercise.kind == "value" else N_CASES,
+                                f"internal grading error ({type(exc).__name__}: {str(exc)[:200]}); "
+                                "please report it to your instructor"))
 
 
 def _worker_main():

@@ -4,6 +4,7 @@ The answers are written independently of bnlib in tests/submission_factory.py (p
 derivations, finite differences); bnlib's references compute the expected values inside ``check``.
 """
 
+import pathlib
 import threading
 import time
 
@@ -237,3 +238,9 @@ def test_hidden_seeds_give_other_random_cases():
     assert [c.label for c in public[:3]] == [c.label for c in hidden[:3]]
     assert not any(np.array_equal(p.args[0], h.args[0]) for p, h in zip(public[3:], hidden[3:], strict=True)
                    if p.args[0].shape == h.args[0].shape)
+
+
+def test_the_guides_sample_reports_are_real():
+    guide = (pathlib.Path(__file__).resolve().parents[1] / "exercises_guide.md").read_text()
+    assert repr(check("spread", 2.0)) in guide
+    assert repr(check("bn_forward", answer("bn_forward", STUB["bn_forward"]))) in guide
