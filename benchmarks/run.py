@@ -153,6 +153,9 @@ def bench_site():
     status = "ok" if proc.returncode == 0 else f"FAILED (exit {proc.returncode})"
     print("Site: clean `jupyter-book build -W -n --keep-going .` (executes every notebook)")
     table(["build", "seconds", "status"], [["clean", f"{seconds:.1f}", status]])
+    if proc.returncode != 0:
+        problems = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "WARNING" in ln or "ERROR" in ln]
+        print("\n".join(problems[-10:]) + "\n")
     return seconds
 
 
