@@ -21,10 +21,12 @@ from .alternatives import group_norm, instance_norm, layer_norm, rms_norm
 from .backprop import batchnorm_backward, batchnorm_backward_compact
 from .batchnorm import BNCache, batchnorm_forward, batchnorm_inference
 from .compare import compare
+from .data import Dataset, load_dataset, load_digits
 from .errors import MismatchError
 from .folding import fold_batchnorm
 from .gradcheck import numeric_gradient, rel_error
 from .layer import BatchNorm, update_moving_stats
+from .mlp import MLP, landscape_probe, sweep, train
 from .stats import batch_mean, batch_variance, standardize
 
 __version__ = "0.1.0"
@@ -32,6 +34,8 @@ __version__ = "0.1.0"
 __all__ = [
     "BNCache",
     "BatchNorm",
+    "Dataset",
+    "MLP",
     "MismatchError",
     "batch_mean",
     "batch_variance",
@@ -43,10 +47,15 @@ __all__ = [
     "fold_batchnorm",
     "group_norm",
     "instance_norm",
+    "landscape_probe",
     "layer_norm",
+    "load_dataset",
+    "load_digits",
     "numeric_gradient",
     "rel_error",
     "rms_norm",
     "standardize",
+    "sweep",
+    "train",
     "update_moving_stats",
 ]

@@ -455,6 +455,7 @@ class History:
     percentiles: (r, L, 3) the 15th/50th/85th percentiles of the sigmoid input s^[l] of hidden unit
     ``unit`` in every hidden layer l, on a fixed probe batch.
     probes: r values returned by the ``probe`` hook (empty if none was given).
+    unit: the hidden unit whose percentiles were recorded.
     """
 
     steps: np.ndarray

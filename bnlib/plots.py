@@ -305,6 +305,9 @@ def plot_sweep(ax, values, results, labels, xlabel, title=None, logx=True, ylabe
         ax.plot(values, results[:, k], "o-", color=f"C{k}", label=label)
     if logx:
         ax.set_xscale("log")
+        # A short log axis gets crowded minor labels like "2 x 10^0": label the swept values instead.
+        ax.minorticks_off()
+        ax.set_xticks(values, [f"{v:g}" for v in values])
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3)

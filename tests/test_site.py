@@ -67,7 +67,10 @@ def site(tmp_path_factory):
     )
     if proc.returncode != 0:
         log = (proc.stdout + proc.stderr).splitlines()
-        pytest.fail("jupyter-book build -W -n --keep-going failed:\n" + "\n".join(log[-60:]), pytrace=False)
+        problems = [line for line in log if ("WARNING" in line or "ERROR" in line or "Error" in line)
+                    and "IPKernelApp" not in line]  # the kernels' start-up notice is not a build problem
+        pytest.fail("jupyter-book build -W -n --keep-going failed:\n" + "\n".join(problems[-30:] + ["..."] + log[-15:]),
+                    pytrace=False)
     html = out / "_build" / "html"
     assert (html / f"{PAGES[0]}.html").is_file(), f"the build wrote no {PAGES[0]}.html under {html}"
     return html
