@@ -41,6 +41,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 SIZES = [(32, 64), (128, 256), (512, 512), (1024, 1024), (4096, 1024)]
 NOTEBOOK_BUDGET, BOOK_BUDGET = 20.0, 150.0
 PARTS = ("kernels", "notebooks", "site", "grading")
+ORIGINAL_UNSET = {k for k in ("TF_ENABLE_ONEDNN_OPTS", "TF_CPP_MIN_LOG_LEVEL") if k not in os.environ}
 
 
 def best_time(fn, repeat=5, min_time=0.05):
@@ -143,12 +144,18 @@ def bench_notebooks():
     return rows
 
 
+def clean_env():
+    """The environment of a fresh shell: without the TensorFlow switches this script sets for itself
+    (TF_ENABLE_ONEDNN_OPTS=1 would put oneDNN's notice on the notebooks' stderr and fail the build)."""
+    return {k: v for k, v in os.environ.items() if k not in ORIGINAL_UNSET}
+
+
 def bench_site():
     jupyter_book = shutil.which("jupyter-book", path=str(pathlib.Path(sys.executable).parent)) or "jupyter-book"
     with tempfile.TemporaryDirectory(prefix="bench-site-") as out:
         start = time.perf_counter()
         proc = subprocess.run([jupyter_book, "build", "-W", "-n", "--keep-going", "--path-output", out, "."],
-                              cwd=ROOT, capture_output=True, text=True)
+                              cwd=ROOT, capture_output=True, text=True, env=clean_env())
         seconds = time.perf_counter() - start
     status = "ok" if proc.returncode == 0 else f"FAILED (exit {proc.returncode})"
     print("Site: clean `jupyter-book build -W -n --keep-going .` (executes every notebook)")
@@ -197,7 +204,7 @@ def bench_grading(copies=2):
                 count += 1
         start = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "bnlib.grading", str(submissions), "--out", str(out)],
-                              cwd=tmp, capture_output=True, text=True)
+                              cwd=tmp, capture_output=True, text=True, env=clean_env())
         seconds = time.perf_counter() - start
     if proc.returncode != 0:
         print(f"Grading: `python -m bnlib.grading` failed (exit {proc.returncode}):\n{proc.stderr[-2000:]}\n")

@@ -63,10 +63,14 @@ def test_hygiene_check_catches_problems():
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_setup_cell_first_and_matches_config(path):
-    first = load(path)["cells"][0]
+    cells = load(path)["cells"]
+    first = cells[0]
     assert first["cell_type"] == "code"
     assert "".join(first["source"]) == setup_cell_source()
     assert first["outputs"] == []  # outside Colab it does nothing
+    # the site hides it (it only matters in Colab), so each page opens with its title
+    assert "remove-cell" in first["metadata"].get("tags", [])
+    assert cells[1]["cell_type"] == "markdown" and "".join(cells[1]["source"]).startswith("# ")
 
 
 def test_setup_cell_is_derived_from_config():

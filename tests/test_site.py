@@ -58,7 +58,14 @@ def notebook_pages():
 
 
 @pytest.fixture(scope="session")
-def site(tmp_path_factory):
+def sources():
+    """Each notebook page's .ipynb bytes as the build reads them (a chapter edited during a run must not
+    fail the download check)."""
+    return {page: (ROOT / f"{page}.ipynb").read_bytes() for page in notebook_pages()}
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory, sources):
     """Build the book once; return the directory of its HTML."""
     out = tmp_path_factory.mktemp("book")
     proc = subprocess.run(
@@ -266,9 +273,8 @@ def test_page_loads_nothing_from_outside(visit, server, page):
 @pytest.mark.parametrize("page", PAGES)
 def test_math_is_typeset(visit, page):
     report = visit(page)
-    assert "$$" not in report["text"] and "\\begin{" not in report["text"], (
-        f"{page}: raw TeX left in the text: ...{report['text'][max(report['text'].find('$$'), 0):][:120]}..."
-    )
+    raw = [report["text"][i:i + 80] for i in (report["text"].find(t) for t in ("$$", "\\begin{")) if i >= 0]
+    assert not raw, f"{page}: raw TeX left in the text: {raw}"
     if report["math"]:
         assert report["mathjax"] == "typeset", f"{page}: MathJax did not finish: {report['mathjax']}"
         assert len(report["mathjax_scripts"]) == 1, f"{page}: MathJax loaded {report['mathjax_scripts']}"
@@ -307,13 +313,13 @@ def test_internal_links_resolve(visit, server, site, page):
 
 
 @pytest.mark.parametrize("page", notebook_pages())
-def test_notebook_page_offers_the_notebook_for_download(visit, server, page):
+def test_notebook_page_offers_the_notebook_for_download(visit, server, sources, page):
     downloads = [link for link in visit(page)["links"] if link.endswith(".ipynb") and link.startswith(server)]
     assert downloads, f"{page}: no download link for its .ipynb"
     for link in downloads:
         with urllib.request.urlopen(link, timeout=10) as response:
             body = response.read()
-        assert body == (ROOT / f"{page}.ipynb").read_bytes(), f"{link} is not the chapter's notebook"
+        assert body == sources[page], f"{link} is not the chapter's notebook"
         assert json.loads(body)["nbformat"] == 4
 
 
