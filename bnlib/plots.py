@@ -255,13 +255,7 @@ def plot_accuracy_curves(ax, curves, title=None, ylabel="test accuracy", logy=Fa
         ax.plot(steps, values, color=f"C{k}", label=label)
     if logy:
         ax.set_yscale("log")
-    ax.set_xlabel("training step")
-    ax.set_ylabel(ylabel)
-    ax.grid(True, alpha=0.3)
-    ax.legend()
-    if title:
-        ax.set_title(title)
-    return ax
+    return _finish(ax, "training step", ylabel, title)
 
 
 def plot_percentile_bands(ax, steps, percentiles, title=None, color="C0", ylabel="sigmoid input"):
@@ -280,13 +274,7 @@ def plot_percentile_bands(ax, steps, percentiles, title=None, color="C0", ylabel
     ax.plot(steps, p[:, 1], color=color, label="median")
     for col in (0, 2):
         ax.plot(steps, p[:, col], color=color, linewidth=0.8)
-    ax.set_xlabel("training step")
-    ax.set_ylabel(ylabel)
-    ax.grid(True, alpha=0.3)
-    ax.legend(loc="best", fontsize="small")
-    if title:
-        ax.set_title(title)
-    return ax
+    return _finish(ax, "training step", ylabel, title, fontsize="small")
 
 
 def plot_sweep(ax, values, results, labels, xlabel, title=None, logx=True, ylabel="test accuracy"):
@@ -308,10 +296,15 @@ def plot_sweep(ax, values, results, labels, xlabel, title=None, logx=True, ylabe
         # A short log axis gets crowded minor labels like "2 x 10^0": label the swept values instead.
         ax.minorticks_off()
         ax.set_xticks(values, [f"{v:g}" for v in values])
+    return _finish(ax, xlabel, ylabel, title)
+
+
+def _finish(ax, xlabel, ylabel, title=None, **legend_kw):
+    """Axis labels, a light grid, the legend and an optional title: the common ending of the training plots."""
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3)
-    ax.legend()
+    ax.legend(loc="best", **legend_kw)
     if title:
         ax.set_title(title)
     return ax
