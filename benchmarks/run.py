@@ -5,7 +5,9 @@
 
 What it measures, with time.perf_counter (wall time; best of several repeats for the kernels):
 - kernels: bnlib's forward (``batchnorm_forward``) and backward (``bnlib.backprop.batchnorm_backward``,
-  the paper's node-by-node form, and ``batchnorm_backward_compact``, the one-expression form)
+  the paper's node-by-node form, and ``batchnorm_backward_compact``, the one-expression form), and the
+  fast path of chapter 3 (``bnlib.fast``: ``batchnorm_forward_fast``, ``batchnorm_backward_fast``, with
+  reused ``out=`` buffers, and the forward with a new output array each call),
   in float32 at batch x features from 32 x 64 to 4096 x 1024, as a ratio to Keras's BatchNormalization
   called eagerly in this process (``bnlib.keras_ref.keras_batchnorm_callables``: a pre-built layer on
   TensorFlow tensors, so Keras pays no numpy conversion; TensorFlow's default oneDNN kernels on, its
@@ -87,39 +89,46 @@ def machine():
 
 def bench_kernels(sizes):
     from bnlib import batchnorm_forward
+    from bnlib.backprop import batchnorm_backward, batchnorm_backward_compact
+    from bnlib.fast import batchnorm_backward_fast, batchnorm_forward_fast
     from bnlib.keras_ref import keras_batchnorm_callables
 
-    try:
-        from bnlib.backprop import batchnorm_backward, batchnorm_backward_compact
-    except ImportError:
-        batchnorm_backward = batchnorm_backward_compact = None
-        print("note: bnlib.backprop.batchnorm_backward does not exist yet; backward columns skipped\n")
     rng = np.random.default_rng(0)
-    rows, ms = [], lambda s: f"{s * 1e3:.3f}"
+    taught, fast, ms = [], [], lambda s: f"{s * 1e3:.3f}"
     for m, n in sizes:
         a = rng.standard_normal((m, n)).astype(np.float32)
         dout = rng.standard_normal((m, n)).astype(np.float32)
         gamma, beta = np.ones(n, np.float32), np.zeros(n, np.float32)
-        dst = np.empty_like(a)
+        dst, out, da = np.empty_like(a), np.empty_like(a), np.empty_like(a)
         copy = best_time(lambda: np.copyto(dst, a))  # noqa: B023
-        fwd = best_time(lambda: batchnorm_forward(a, gamma, beta))  # noqa: B023
         k_fwd, k_fwd_bwd = keras_batchnorm_callables(a, dout)
         kf, kfb = best_time(k_fwd), best_time(k_fwd_bwd)
-        row = [f"{m} x {n}", ms(copy), ms(fwd), ms(kf), f"{fwd / kf:.2f}x", f"{fwd / copy:.1f}x"]
-        if batchnorm_backward is not None:
-            _, cache = batchnorm_forward(a, gamma, beta)
-            bwd = best_time(lambda: batchnorm_backward(dout, cache))  # noqa: B023
-            compact = best_time(lambda: batchnorm_backward_compact(dout, cache))  # noqa: B023
-            row += [ms(bwd), ms(fwd + bwd), ms(kfb), f"{(fwd + bwd) / kfb:.2f}x", f"{bwd / copy:.1f}x",
-                    ms(compact), f"{(fwd + compact) / kfb:.2f}x"]
-        else:
-            row += ["-"] * 7
-        rows.append(row)
+
+        fwd = best_time(lambda: batchnorm_forward(a, gamma, beta))  # noqa: B023
+        _, cache = batchnorm_forward(a, gamma, beta)
+        bwd = best_time(lambda: batchnorm_backward(dout, cache))  # noqa: B023
+        compact = best_time(lambda: batchnorm_backward_compact(dout, cache))  # noqa: B023
+        taught.append([f"{m} x {n}", ms(copy), ms(fwd), ms(kf), f"{fwd / kf:.2f}x", f"{fwd / copy:.1f}x",
+                       ms(bwd), ms(fwd + bwd), ms(kfb), f"{(fwd + bwd) / kfb:.2f}x", f"{bwd / copy:.1f}x",
+                       ms(compact), f"{(fwd + compact) / kfb:.2f}x"])
+
+        # The fast path as a training loop would call it: out= and da= buffers allocated once, reused.
+        f_fwd = best_time(lambda: batchnorm_forward_fast(a, gamma, beta, out=out))  # noqa: B023
+        _, f_cache = batchnorm_forward_fast(a, gamma, beta, out=out)
+        f_bwd = best_time(lambda: batchnorm_backward_fast(dout, f_cache, out=da))  # noqa: B023
+        f_new = best_time(lambda: batchnorm_forward_fast(a, gamma, beta))  # noqa: B023
+        fast.append([f"{m} x {n}", ms(copy), ms(f_fwd), f"{f_fwd / kf:.2f}x", f"{f_fwd / copy:.1f}x",
+                     ms(f_bwd), f"{(f_fwd + f_bwd) / kfb:.2f}x", f"{f_bwd / copy:.1f}x",
+                     ms(f_new), f"{f_new / kf:.2f}x", f"{f_new / copy:.1f}x"])
     print("bnlib vs Keras BatchNormalization (eager, training mode), float32, times in ms per call")
     table(["m x n", "copy", "bnlib fwd", "Keras fwd", "fwd / Keras", "fwd / copy",
            "bnlib bwd", "bnlib fwd+bwd", "Keras fwd+bwd", "fwd+bwd / Keras", "bwd / copy",
-           "compact bwd", "fwd+compact / Keras"], rows)
-    return rows
+           "compact bwd", "fwd+compact / Keras"], taught)
+    print("bnlib.fast (batchnorm_forward_fast, batchnorm_backward_fast) vs the same Keras and copy times; "
+          "out= reused unless 'new out'")
+    table(["m x n", "copy", "fast fwd", "fwd / Keras", "fwd / copy", "fast bwd", "fwd+bwd / Keras",
+           "bwd / copy", "fwd, new out", "/ Keras", "/ copy"], fast)
+    return taught, fast
 
 
 def bench_notebooks():

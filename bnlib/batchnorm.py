@@ -14,7 +14,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .validation import as_batch, check_eps, check_param, feature_axis, reduce_axes
+from .validation import (
+    as_batch,
+    check_batch_count,
+    check_eps,
+    check_param,
+    check_zero_variance,
+    feature_axis,
+    reduce_axes,
+)
 
 __all__ = ["BNCache", "batchnorm_forward", "batchnorm_inference"]
 
@@ -68,21 +76,11 @@ def batchnorm_forward(a, gamma, beta, eps=1e-3, axis=-1):
     eps = check_eps(eps)
     g = check_param(gamma, "gamma", arr, ax, arr.dtype)
     b = check_param(beta, "beta", arr, ax, arr.dtype)
-    count = arr.size // arr.shape[ax]
-    if count < 2:
-        raise ValueError(
-            f"training-mode batch normalization needs at least 2 values per feature, got a batch of shape "
-            f"{arr.shape} (1 value per feature): its variance is 0 and every output would equal beta. "
-            "Use a batch with m >= 2, or batchnorm_inference with moving statistics."
-        )
+    check_batch_count(arr, ax)
     axes = reduce_axes(arr, ax)
     mu = arr.mean(axis=axes, keepdims=True)
     var = arr.var(axis=axes, keepdims=True)
-    if eps == 0 and np.any(var == 0):
-        raise ValueError(
-            "a feature is constant over the batch (variance 0) and eps=0, so a_std would divide 0 by 0; "
-            "use eps > 0 (Keras's default is 1e-3)."
-        )
+    check_zero_variance(var, eps)
     a_std = (arr - mu) / np.sqrt(var + eps)
     out = b + g * a_std
     cache = BNCache(a=arr, mu=mu.ravel(), var=var.ravel(), a_std=a_std, gamma=g.ravel(), eps=eps, axis=ax)

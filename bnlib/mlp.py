@@ -14,10 +14,11 @@ same seed gives the same numbers on every run. Parameters live in the frozen :cl
 every update returns a new one. The only state (parameters, moving statistics, step count) sits
 in the thin class :class:`MLP`.
 
-Speed (chapter 6 trains 30 networks in a few seconds): a step on a 60 x 100 batch costs tens of
-microseconds of arithmetic, so per-call overhead matters. The network checks its inputs once per
-:func:`mlp_forward`; inside, BN runs the formulas of :func:`bnlib.batchnorm_forward` (chapter 2) and
-of chapter 3's one-expression backward (:func:`bnlib.backprop.batchnorm_backward_compact`) without
+Speed (chapter 6 trains 24 networks, tens of thousands of steps, within its time budget): one numpy
+operation on a 60 x 100 batch costs microseconds, so per-call overhead matters. The network checks its
+inputs once per :func:`mlp_forward`, and :func:`train` checks its data once and then skips the
+per-step checks; inside, BN runs the formulas of :func:`bnlib.batchnorm_forward` (chapter 2) and of
+chapter 3's one-expression backward (:func:`bnlib.backprop.batchnorm_backward_compact`) without
 repeating those functions' argument checks, the first layer skips the input gradient nobody uses,
 and BLAS runs on one thread. The tests compare these steps with the chapter functions, with Keras
 and with finite differences.
@@ -261,13 +262,20 @@ def _bn_train_forward(z, gamma, beta, eps):
     out = beta + gamma * (z - mu) / sqrt(var + eps), mu and var (biased) over the batch: the formula
     of :func:`bnlib.batchnorm_forward` (chapter 2), which checks its arguments on every call.
     Returns (out, stats): out (m, n); stats a :class:`_BNStats`.
+    Raises ValueError if eps = 0 and a unit is constant over the batch (the only data-dependent check).
     """
-    mu = z.mean(axis=0)
+    m = len(z)
+    mu = z.sum(axis=0) / m
     a_std = z - mu
-    var = np.mean(a_std * a_std, axis=0)
+    var = (a_std * a_std).sum(axis=0) / m
+    if eps == 0 and np.any(var == 0):
+        raise ValueError("a hidden unit is constant over the batch (variance 0) and eps=0, so BN would divide "
+                         "0 by 0; use eps > 0 (Keras's default is 1e-3).")
     inv_std = 1.0 / np.sqrt(var + eps)
     a_std *= inv_std
-    return a_std * gamma + beta, _BNStats(a_std, inv_std, gamma, mu, var)
+    out = a_std * gamma
+    out += beta
+    return out, _BNStats(a_std, inv_std, gamma, mu, var)
 
 
 def _bn_train_backward(dout, stats):
@@ -281,7 +289,7 @@ def _bn_train_backward(dout, stats):
     """
     m = len(dout)
     dbeta = dout.sum(axis=0)
-    dgamma = np.sum(dout * stats.a_std, axis=0)
+    dgamma = (dout * stats.a_std).sum(axis=0)
     da = m * dout
     da -= dbeta
     da -= stats.a_std * dgamma
@@ -348,6 +356,11 @@ def mlp_logits(params, X, moving=None, eps=1e-3):
     if params.batchnorm and moving is None and len(X) < 2:
         raise ValueError("training-mode batch normalization needs a batch of m >= 2 examples (one example has "
                          "variance 0); pass the moving statistics for inference mode instead.")
+    return _logits(params, X, moving, eps)
+
+
+def _logits(params, X, moving, eps):
+    """:func:`mlp_logits` after its argument checks (the training loop checks its data once)."""
     a, layers, s_list = X, [], []
     for i in range(len(params.W) - 1):
         z, dcache = dense_forward(a, params.W[i], params.b[i])
@@ -356,9 +369,6 @@ def mlp_logits(params, X, moving=None, eps=1e-3):
             s = z
         elif moving is None:
             s, bcache = _bn_train_forward(z, params.gamma[i], params.beta[i], eps)
-            if eps == 0 and np.any(bcache.var == 0):
-                raise ValueError(f"a unit of hidden layer {i + 1} is constant over the batch (variance 0) and "
-                                 "eps=0, so BN would divide 0 by 0; use eps > 0 (Keras's default is 1e-3).")
         else:
             s = batchnorm_inference(z, moving[0][i], moving[1][i], params.gamma[i], params.beta[i], eps=eps)
         a, scache = sigmoid_forward(s)
@@ -377,8 +387,12 @@ def mlp_forward(params, X, y, moving=None, eps=1e-3):
     Returns (loss, cache): loss a float; cache an :class:`MLPCache` for :func:`mlp_backward`.
     """
     logits, cache = mlp_logits(params, X, moving=moving, eps=eps)
-    y = _check_y(y, len(logits), logits.shape[1])
-    loss, lcache = softmax_cross_entropy_forward(logits, y)
+    return _add_loss(cache, _check_y(y, len(logits), logits.shape[1]))
+
+
+def _add_loss(cache, y):
+    """(loss, the MLPCache with its loss cache) for checked labels y."""
+    loss, lcache = softmax_cross_entropy_forward(cache.logits, y)
     return loss, MLPCache(cache.logits, cache.sigmoid_inputs, cache.layers, lcache, cache.training)
 
 
@@ -495,10 +509,19 @@ class MLP:
 
     def train_step(self, X, y, lr):
         """One SGD step on the batch (X, y); updates the moving statistics. Returns the batch loss (before the step)."""
-        loss, cache = mlp_forward(self.params, X, y, eps=self.eps)
+        X = _check_X(X, self.params)
+        y = _check_y(y, len(X), self.params.layer_sizes[-1])
+        if self.params.batchnorm and len(X) < 2:
+            raise ValueError("a training step with batch normalization needs a batch of m >= 2 examples.")
+        return self._step(X, y, lr)
+
+    def _step(self, X, y, lr):
+        # train_step after its checks of X and y (sgd_step checks lr); train's loop calls it directly,
+        # having checked its data once.
+        loss, cache = _add_loss(_logits(self.params, X, None, self.eps)[1], y)
         self.params = sgd_step(self.params, mlp_backward(cache), lr)
         if self.params.batchnorm:
-            # Keras's moving average (chapter 4's update_moving_stats, whose checks the batch needs not):
+            # Keras's moving average, chapter 4's update_moving_stats without its argument checks:
             # new = momentum * old + (1 - momentum) * batch statistic.
             mom, stats = self.momentum, cache.batch_stats
             self.moving_mean = tuple(mom * old + (1.0 - mom) * mu
@@ -587,6 +610,11 @@ def train(data, batchnorm, steps, lr, batch_size=60, hidden=(100, 100, 100), ini
     if unit >= min(hidden):
         raise ValueError(f"unit must index a unit of every hidden layer, i.e. be < {min(hidden)}, got {unit}.")
     X_probe = data.X_train[:_check_int(probe_size, "probe_size", 2, "the size of the probe batch")]
+    for X, y, part in ((data.X_train, data.y_train, "training"), (data.X_test, data.y_test, "test")):
+        try:
+            _check_y(y, len(_check_X(X, model.params)), data.n_classes)
+        except ValueError as exc:
+            raise ValueError(f"data's {part} set is not usable: {exc}") from None
 
     with _one_blas_thread():
         return _train_loop(model, data, steps, lr, batch_size, record_every, unit, X_probe, probe, seed)
@@ -618,7 +646,7 @@ def _train_loop(model, data, steps, lr, batch_size, record_every, unit, X_probe,
             record(step, batch)
             rec_loss.append(np.mean(losses) if losses else mlp_forward(model.params, *batch, eps=model.eps)[0])
             losses = []
-        losses.append(model.train_step(*batch, lr))
+        losses.append(model._step(*batch, lr))
     record(steps, batch)
     rec_loss.append(np.mean(losses))
     history = History(np.array(rec_steps), np.array(rec_acc), np.array(rec_loss), np.array(rec_pct),
@@ -632,8 +660,8 @@ class Sweep:
 
     setting: the name of the swept argument of :func:`train`;  values: (k,) its values.
     accuracy: (k, 2) final test accuracy, column 0 without BN, column 1 with BN.
-    loss: (k, 2) mean training mini-batch loss over the last ``record_every`` steps (by default the last
-          tenth of the run), same columns.
+    loss: (k, 2) mean training mini-batch loss over the last tenth of the run (at least one step), same
+          columns.
     """
 
     setting: str
@@ -647,17 +675,22 @@ def sweep(data, setting, values, steps, **kwargs):
 
     data: a Dataset;  setting: "lr", "batch_size", "init_scale" (or another keyword of :func:`train`).
     values: the values to try;  steps: SGD steps per run;  kwargs: the other arguments of :func:`train`
-    (fixed across the sweep; ``lr`` is required unless it is the swept setting). By default each run
-    records every steps // 10 steps, so the reported loss averages the last tenth of the run.
+    (fixed across the sweep; ``lr`` is required unless it is the swept setting; ``record_every`` is
+    chosen here). Each run records only at step 0, at the start of its last tenth and at the end: the
+    sweep reports the final test accuracy and the loss averaged over the last tenth, and recording
+    more often would only cost time.
     Returns a :class:`Sweep`.
     """
-    if setting in ("data", "batchnorm", "steps") or setting in kwargs:
+    if setting in ("data", "batchnorm", "steps", "record_every") or setting in kwargs:
         raise ValueError(f"setting={setting!r} cannot be swept here (or is also passed as a fixed keyword); "
                          "sweep a keyword of train such as 'lr', 'batch_size' or 'init_scale'.")
+    if "record_every" in kwargs:
+        raise ValueError("sweep chooses record_every itself (it reports the last tenth's loss); leave it out, "
+                         "or call train for a full training curve.")
     values = list(values)
     if not values:
         raise ValueError("values must hold at least one value of the swept setting.")
-    kwargs.setdefault("record_every", max(1, steps // 10))
+    kwargs["record_every"] = max(1, steps - max(1, steps // 10))
     acc, loss = np.zeros((len(values), 2)), np.zeros((len(values), 2))
     for i, v in enumerate(values):
         for j, bn in enumerate((False, True)):

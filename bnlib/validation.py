@@ -7,15 +7,20 @@ have to decode a bare numpy broadcasting traceback.
 
 import numpy as np
 
-__all__ = ["as_batch", "feature_axis", "reduce_axes", "check_param", "check_eps", "check_momentum"]
+__all__ = [
+    "as_batch", "check_finite", "feature_axis", "reduce_axes", "check_param", "check_eps", "check_momentum",
+    "check_batch_count", "check_zero_variance",
+]
 
 
-def as_batch(a, name="a", min_ndim=2, allow_empty=False):
+def as_batch(a, name="a", min_ndim=2, allow_empty=False, finite=True):
     """Return ``a`` as a finite floating-point numpy array with batch axis 0.
 
     a: array-like, shape (m, ...) with at least ``min_ndim`` dimensions.
     Returns float array of the same shape; float16 is promoted to float32 (as Keras
     computes in float32), integers and booleans to float64, other floats keep their dtype.
+    finite: run :func:`check_finite` (a full pass over memory); ``bnlib.fast`` passes False and
+    checks that its per-feature sums are finite instead, which a NaN or inf anywhere makes non-finite.
     """
     try:
         arr = np.asarray(a)
@@ -40,13 +45,19 @@ def as_batch(a, name="a", min_ndim=2, allow_empty=False):
         arr = arr.astype(np.float32)
     elif not np.issubdtype(arr.dtype, np.floating):
         arr = arr.astype(np.float64)
+    if finite:
+        check_finite(arr, name)
+    return arr
+
+
+def check_finite(arr, name="a"):
+    """Raise a ValueError counting the NaN and inf values of the float array ``arr``, if it has any."""
     if not np.all(np.isfinite(arr)):
         bad = int(np.size(arr) - np.count_nonzero(np.isfinite(arr)))
         raise ValueError(
             f"{name} contains {bad} non-finite value(s) (NaN or inf). Remove or impute them before "
             "normalizing: one NaN would spread to the statistics of its whole feature."
         )
-    return arr
 
 
 def feature_axis(arr, axis, name="axis"):
@@ -124,3 +135,22 @@ def check_momentum(momentum):
             "value (0.99 by default); PyTorch's momentum=0.1 weights the new one and corresponds to 0.9 here."
         )
     return float(momentum)
+
+
+def check_batch_count(arr, axis):
+    """Training mode needs at least 2 values per feature (over every axis but ``axis``)."""
+    if arr.size // arr.shape[axis] < 2:
+        raise ValueError(
+            f"training-mode batch normalization needs at least 2 values per feature, got a batch of shape "
+            f"{arr.shape} (1 value per feature): its variance is 0 and every output would equal beta. "
+            "Use a batch with m >= 2, or batchnorm_inference with moving statistics."
+        )
+
+
+def check_zero_variance(var, eps):
+    """With eps = 0 a constant feature (variance 0) would make a_std = 0 / 0."""
+    if eps == 0 and np.any(var == 0):
+        raise ValueError(
+            "a feature is constant over the batch (variance 0) and eps=0, so a_std would divide 0 by 0; "
+            "use eps > 0 (Keras's default is 1e-3)."
+        )

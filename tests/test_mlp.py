@@ -1,14 +1,19 @@
 """bnlib.mlp against finite differences, Keras (forward pass, loss and gradients) and hand derivations."""
 
+import dataclasses
 import warnings
 
 import numpy as np
 import pytest
 
+from bnlib.backprop import batchnorm_backward
+from bnlib.batchnorm import batchnorm_forward
 from bnlib.data import load_digits
 from bnlib.keras_ref import keras_mlp
 from bnlib.mlp import (
     MLP,
+    _bn_train_backward,
+    _bn_train_forward,
     init_params,
     landscape_probe,
     mlp_backward,
@@ -102,6 +107,21 @@ def test_scale_invariance_of_first_layer_weights_with_bn():
     np.testing.assert_allclose(c * mlp_backward(cache_c).W[0], mlp_backward(cache).W[0], rtol=1e-9, atol=1e-14)
 
 
+@pytest.mark.parametrize("eps", [0.0, 1e-3])
+def test_trainer_batchnorm_matches_the_chapter_functions(eps):
+    # The trainer's check-free BN pair against chapter 2's forward and chapter 3's node-by-node backward.
+    rng = np.random.default_rng(7)
+    z, dout = rng.normal(2.0, 3.0, size=(9, 4)), rng.normal(size=(9, 4))
+    gamma, beta = rng.normal(size=4), rng.normal(size=4)
+    out, stats = _bn_train_forward(z, gamma, beta, eps)
+    ref_out, ref_cache = batchnorm_forward(z, gamma, beta, eps=eps)
+    np.testing.assert_allclose(out, ref_out, rtol=1e-13, atol=1e-13)
+    np.testing.assert_allclose(stats.mu, ref_cache.mu, rtol=1e-13)
+    np.testing.assert_allclose(stats.var, ref_cache.var, rtol=1e-13)
+    for ours, ref in zip(_bn_train_backward(dout, stats), batchnorm_backward(dout, ref_cache), strict=True):
+        np.testing.assert_allclose(ours, ref, rtol=1e-11, atol=1e-13)
+
+
 def test_sigmoid_is_stable_and_matches_the_textbook_formula():
     s = np.array([-1000.0, -30.0, -1.0, 0.0, 2.5, 1000.0])
     with warnings.catch_warnings():
@@ -183,6 +203,15 @@ def test_percentiles_are_of_the_recorded_unit(digits):
     np.testing.assert_allclose(h.percentiles[-1, 2], np.percentile(s[2][:, 3], [15, 50, 85]))
 
 
+def test_sweep_reports_the_final_accuracy_and_the_last_tenth_loss(digits):
+    result = sweep(digits, "lr", [0.5], steps=20, init_scale=0.5)
+    for j, bn in enumerate((False, True)):
+        # Recording every 2 steps, train's last loss entry averages steps 18 and 19: the last tenth.
+        _, h = train(digits, bn, 20, 0.5, init_scale=0.5, record_every=2)
+        assert result.accuracy[0, j] == h.test_accuracy[-1]
+        assert result.loss[0, j] == pytest.approx(h.loss[-1], rel=1e-15)
+
+
 def test_probe_hook_and_sweep(digits):
     _, h = train(digits, False, 20, 0.5, record_every=10, probe=lambda model, X, y: (model.steps, len(y)))
     assert h.probes == ((0, 60), (10, 60), (20, 60))
@@ -203,6 +232,10 @@ def test_probe_hook_and_sweep(digits):
     (lambda: mlp_logits(init_params(SIZES, True), np.zeros((4, 6)), moving=((), ())), "moving"),
     (lambda: init_params(SIZES).from_vector(np.zeros(3)), "flat vector"),
     (lambda: landscape_probe(init_params(SIZES), *_batch(), [0.1, -1.0]), "step_sizes"),
+    (lambda: mlp_forward(init_params(SIZES, True), np.zeros((1, 6)), np.zeros(1, int)), "m >= 2"),
+    (lambda: mlp_forward(init_params(SIZES, True), np.ones((4, 6)), np.zeros(4, int), eps=0.0), "variance 0"),
+    (lambda: MLP(SIZES, batchnorm=True).train_step(np.zeros((1, 6)), np.zeros(1, int), 0.5), "m >= 2"),
+    (lambda: MLP(SIZES).train_step(np.zeros((4, 6)), np.zeros(4, int), -0.5), "lr"),
 ])
 def test_bad_inputs_raise_value_error(call, match):
     with pytest.raises(ValueError, match=match):
@@ -228,5 +261,9 @@ def test_bad_training_arguments(digits):
         train(digits, False, 0, 0.5)
     with pytest.raises(ValueError, match="cannot be swept"):
         sweep(digits, "steps", [1, 2], steps=10, lr=0.5)
+    with pytest.raises(ValueError, match="record_every"):
+        sweep(digits, "lr", [0.5], steps=10, record_every=5)
+    with pytest.raises(ValueError, match="test set is not usable"):
+        train(dataclasses.replace(digits, y_test=digits.y_test.astype(float)), False, 10, 0.5)
     with pytest.raises(TypeError, match="lr"):
         train(digits, False, 10, "fast")

@@ -78,7 +78,8 @@ def test_solution_scores_full_marks(path, item):
     assert solution is not None, f"no {{solution}} dropdown with python code defining {exercise_id}"
     cells = load(path)["cells"]
     ns = {}
-    exec(source(cells[1]), ns)  # the imports cell: solutions may use numpy and the names it imports
+    imports_cell = [c for c in cells if c["cell_type"] == "code"][1]  # the code cell after the setup cell
+    exec(source(imports_cell), ns)  # solutions may use numpy and the names the imports cell brings in
     for other_id, _, _, other in exercises_of(path):  # earlier solutions too (a value may use a function)
         exec(other or "", ns)
         if other_id == exercise_id:
