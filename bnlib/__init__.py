@@ -6,7 +6,8 @@ The maths is numpy; ``keras_ref`` is the only module that touches TensorFlow/Ker
 - ``stats`` (1): batch statistics and the notes' input standardization; ``regression`` (1): the
   one-feature least-squares example.
 - ``batchnorm`` (2, 4): forward pass in training and inference mode.
-- ``backprop``, ``gradcheck`` (3): the backward pass and a finite-difference checker.
+- ``backprop``, ``gradcheck``, ``fast`` (3): the backward pass, a finite-difference checker, and a
+  faster forward/backward pair with fewer passes over memory.
 - ``layer``, ``conventions``, ``folding`` (4): moving statistics, the thin ``BatchNorm`` layer,
   the Keras/PyTorch/paper conventions, folding into a Dense layer.
 - ``data``, ``mlp`` (5, 6): offline digits data and a numpy network trainer.
@@ -23,6 +24,7 @@ from .batchnorm import BNCache, batchnorm_forward, batchnorm_inference
 from .compare import compare
 from .data import Dataset, load_dataset, load_digits
 from .errors import MismatchError
+from .fast import FastBNCache, batchnorm_backward_fast, batchnorm_forward_fast
 from .folding import fold_batchnorm
 from .gradcheck import numeric_gradient, rel_error
 from .layer import BatchNorm, update_moving_stats
@@ -35,13 +37,16 @@ __all__ = [
     "BNCache",
     "BatchNorm",
     "Dataset",
+    "FastBNCache",
     "MLP",
     "MismatchError",
     "batch_mean",
     "batch_variance",
     "batchnorm_backward",
     "batchnorm_backward_compact",
+    "batchnorm_backward_fast",
     "batchnorm_forward",
+    "batchnorm_forward_fast",
     "batchnorm_inference",
     "compare",
     "fold_batchnorm",

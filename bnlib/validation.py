@@ -13,7 +13,7 @@ __all__ = [
 ]
 
 
-def as_batch(a, name="a", min_ndim=2, allow_empty=False, finite=True):
+def as_batch(a, name="a", min_ndim=2, finite=True):
     """Return ``a`` as a finite floating-point numpy array with batch axis 0.
 
     a: array-like, shape (m, ...) with at least ``min_ndim`` dimensions.
@@ -39,8 +39,10 @@ def as_batch(a, name="a", min_ndim=2, allow_empty=False, finite=True):
             f"{name} must be batch-first with at least {min_ndim} dimensions, (m, n) for a dense layer "
             f"or (m, h, w, c) for images; got shape {arr.shape}.{hint}"
         )
-    if arr.shape[0] == 0 and not allow_empty:
+    if arr.shape[0] == 0:
         raise ValueError(f"{name} is an empty batch (shape {arr.shape}); batch statistics need m >= 1 examples.")
+    if arr.size == 0:
+        raise ValueError(f"{name} has an axis of length 0 (shape {arr.shape}); every axis needs at least one entry.")
     if arr.dtype == np.float16:
         arr = arr.astype(np.float32)
     elif not np.issubdtype(arr.dtype, np.floating):

@@ -40,6 +40,11 @@ def test_empty_batch():
         batchnorm_forward(np.zeros((0, 2)), G, B)
 
 
+def test_zero_features():
+    with pytest.raises(ValueError, match=r"axis of length 0 \(shape \(3, 0\)\)"):
+        batchnorm_forward(np.zeros((3, 0)), np.ones(0), np.zeros(0))
+
+
 def test_batch_of_one_in_training_mode():
     with pytest.raises(ValueError, match=r"at least 2 values per feature.*batchnorm_inference"):
         batchnorm_forward(A[:1], G, B)
