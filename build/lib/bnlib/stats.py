@@ -1,0 +1,80 @@
+"""Batch statistics and the notes' input standardization (chapter 1, "Normalizing inputs").
+
+Notation follows the lecture notes: ``m`` examples in a batch, ``n`` features;
+arrays are batch-first, ``(m, n)`` for a dense layer and ``(m, h, w, c)`` for images,
+and ``axis`` names the feature axis. Statistics are taken over every other axis.
+"""
+
+import numpy as np
+
+from .validation import as_batch, feature_axis, reduce_axes
+
+__all__ = ["batch_mean", "batch_variance", "standardize"]
+
+
+def _count(arr, axis):
+    """Number of values each feature's statistics average over: m (dense) or m*h*w (images)."""
+    return arr.size // arr.shape[axis]
+
+
+def batch_mean(a, axis=-1):
+    """Per-feature batch mean  mu_j = (1/m) * sum_i a_j^(i).
+
+    a: (m, n) or (m, h, w, c), batch-first.
+    axis: int, the feature axis (default -1).
+    Returns mu: (n,), averaged over every axis but ``axis``.
+    Taught in chapter 1 (inputs) and chapter 2 (hidden layers).
+    """
+    arr = as_batch(a)
+    ax = feature_axis(arr, axis)
+    return arr.mean(axis=reduce_axes(arr, ax))
+
+
+def batch_variance(a, axis=-1, ddof=0):
+    """Per-feature batch variance  sigma^2_j = 1/(m - ddof) * sum_i (a_j^(i) - mu_j)^2.
+
+    a: (m, n) or (m, h, w, c), batch-first.
+    axis: int, the feature axis (default -1).
+    ddof: 0 for the biased variance (divide by m; what Keras and the notes' worked example use),
+          1 for the unbiased one (divide by m - 1; what the notes' formula writes).
+    Returns var: (n,).
+    Taught in chapter 1; the m versus m - 1 slip in the notes is settled in chapter 2.
+    """
+    arr = as_batch(a)
+    ax = feature_axis(arr, axis)
+    if ddof not in (0, 1):
+        raise ValueError(f"ddof must be 0 (divide by m, Keras) or 1 (divide by m-1, the notes' formula), got {ddof!r}.")
+    count = _count(arr, ax)
+    if count - ddof <= 0:
+        raise ValueError(
+            f"cannot compute a variance with ddof={ddof} from {count} value(s) per feature; "
+            "use a batch with at least 2 examples (or ddof=0)."
+        )
+    return arr.var(axis=reduce_axes(arr, ax), ddof=ddof)
+
+
+def standardize(X, ddof=1, axis=-1):
+    """The notes' input normalization  X_tilde = (X - mu) / sqrt(sigma^2), per feature.
+
+    X: (m, n) inputs, batch-first (or (m, h, w, c) with ``axis`` the feature axis).
+    ddof: 1 divides the variance by m - 1 as the notes' formula does; 0 divides by m as
+          ``keras.layers.Normalization`` does.
+    Returns (X_tilde, mu, var): X_tilde (m, n) with mean 0 and standard deviation 1 per feature
+    (computed with the same ddof), mu (n,), var (n,).
+    A constant feature (var = 0) has no spread to divide by and raises ValueError.
+    Taught in chapter 1.
+    """
+    arr = as_batch(X, name="X")
+    ax = feature_axis(arr, axis)
+    mu = batch_mean(arr, axis=ax)
+    var = batch_variance(arr, axis=ax, ddof=ddof)
+    if np.any(var == 0):
+        cols = np.flatnonzero(var == 0).tolist()
+        raise ValueError(
+            f"feature(s) {cols} of X are constant (variance 0), so they cannot be scaled to standard "
+            "deviation 1; drop them, or use batchnorm_forward, whose eps keeps the division finite."
+        )
+    shape = [1] * arr.ndim
+    shape[ax] = arr.shape[ax]
+    X_tilde = (arr - mu.reshape(shape)) / np.sqrt(var.reshape(shape))
+    return X_tilde, mu, var
