@@ -78,7 +78,7 @@ def bn_case(draw):
     dtype = draw(st.sampled_from([np.float16, np.float32, np.float64]))
     scale = 10.0 ** draw(st.integers(-3, 4))
     seed = draw(st.integers(0, 2**31 - 1))
-    eps = draw(st.sampled_from([1e-5, 1e-3, 0.1, 1.0]))
+    eps = 10.0 ** draw(st.floats(-5.0, 0.0))  # eps anywhere in [1e-5, 1], log-uniformly
     rng = np.random.default_rng(seed)
     a = (rng.normal(size=shape) * scale + rng.normal() * scale).astype(dtype)
     n = shape[axis]
@@ -86,7 +86,7 @@ def bn_case(draw):
     return a, gamma, beta, eps, axis
 
 
-def _tolerance(a, eps, var):
+def _tolerance(a):
     # float32 rounding of the input, of the mean subtraction and of 1/sqrt(var + eps): relative error ~1e-6
     # of the standardized value, larger when eps dominates a tiny variance.
     if a.dtype == np.float64:
@@ -105,7 +105,7 @@ def test_forward_matches_keras_training(case):
         return
     ours, cache = batchnorm_forward(a, gamma, beta, eps=eps, axis=axis)
     ref = keras_batchnorm(a, gamma=gamma, beta=beta, eps=eps, axis=axis, training=True)
-    tol = _tolerance(a, eps, cache.var)
+    tol = _tolerance(a)
     np.testing.assert_allclose(ours, ref.out, atol=tol * (1 + np.max(np.abs(gamma)) * 10), rtol=tol)
     # Keras updates the moving statistics with the same biased batch statistics
     mean_tol = tol * np.abs(cache.mu).max()
