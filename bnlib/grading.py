@@ -21,29 +21,22 @@ Processes (one *worker* per submission, run in parallel; each is a fresh ``pytho
   not even on a command line), computes the expected outputs with bnlib's reference
   implementations, and compares. Resource limits set in the worker (address space for data,
   CPU seconds, file size) are inherited by everything it starts.
-* **Function answers** are scored in a **sandbox child** per exercise: a fresh interpreter with an
-  empty working directory that executes ONLY the notebook's function answer cells (after the
-  notebook's import statements for numpy, math and bnlib), with the exercise's reference
-  implementations replaced by blockers and a profile hook that records any call into them. It
-  receives the case inputs (not the seed) and sends back only the outputs, as plain JSON numbers,
-  on a private pipe; its stdout and stderr go to /dev/null, so prints cannot reach the worker.
-  Monkeypatching numpy, redefining ``bnlib.exercises.check`` or ``sys.exit``/``os._exit`` in an
-  answer cell therefore only affects that child: the comparison runs in the worker, and a child that
-  dies loses only the cases it had not finished.
-* **Value answers** are the values computed by their answer cells when the whole notebook runs in a
-  fresh kernel (nbclient; a temporary copy of the notebook, working directory a temporary folder,
-  stdout/stderr of the kernel process discarded, a per-cell time limit and a deadline after which
-  the kernel's process group is killed). The grader injects three kinds of cells: a first cell that
-  keeps private references to ``json.dumps``, ``numpy.asarray`` and the kernel's stdout (so a later
-  ``json``/``builtins`` monkeypatch does not change them), a cell before each value answer cell that
-  installs the profile hook, and a cell right after it that reads the value, checks the hook is still
-  installed, and prints one marker line with a random nonce. The worker reads only that cell's
-  output, parses it with its own ``json`` as plain numbers (never unpickling or evaluating
-  anything), and scores it. Why this is enough: a value exercise has one right answer, so a notebook
-  that forged its capture line could only claim a value it could as well have written in its answer
-  cell; forging cannot earn more than answering, and a garbled capture scores 0 with the reason.
-  Anything after the answer cell (``os._exit``, deleting files, printing "all passed") cannot change
-  a value already captured.
+* **The answer cells are the submission.** Each exercise is scored in its own **sandbox child**: a
+  fresh interpreter with an empty working directory that executes ONLY the notebook's answer cells up
+  to that exercise's (after the notebook's import statements for numpy, math and bnlib), with the
+  exercise's reference implementations replaced by blockers and a profile hook that records any call
+  into them. No Jupyter kernel is started and the chapter's other cells never run, so a grade depends
+  neither on the chapter's demos nor on the versions of ipykernel, jupyter_client or IPython. A
+  function answer receives the case inputs (not the seed) and sends back only the outputs; a value
+  answer is read right after its own answer cell ran. Both travel as plain JSON numbers on a private
+  pipe, written with references to ``json.dumps`` and the pipe taken before any student code ran; the
+  child's stdout and stderr go to /dev/null, so prints cannot reach the worker.
+* **Sabotage** (what a submission that patches ``json.dumps``, ``builtins.print``, display hooks,
+  numpy or ``bnlib.exercises.check``, or calls ``sys.exit``/``os._exit``, gets): exactly what its
+  answers earn without the sabotage, except for the exercises whose own answer the sabotage breaks.
+  The patch lives only in the child that ran it; the comparison with the expected outputs runs in the
+  worker; an answer cell's value is read before any later cell runs, so a correct answer that ran
+  before the sabotage keeps its points, and a child that dies loses only what it had not yet sent.
 
 Limits, stated honestly: student code runs as the grading user. The limits and process isolation
 stop mistakes and the hostile behaviours listed in the tests (hangs, memory exhaustion, exits,
@@ -69,7 +62,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 
@@ -78,8 +70,7 @@ import numpy as np
 __all__ = ["POINTS", "build_submission", "grade_submissions", "main"]
 
 POINTS = {"function": 2.0, "value": 1.0}
-DEFAULT_TIMEOUT = 900.0  # seconds per submission, everything included
-DEFAULT_CELL_TIMEOUT = 120.0  # seconds per notebook cell in the kernel
+DEFAULT_TIMEOUT = 300.0  # seconds per submission, everything included
 DEFAULT_MEMORY_MB = 2048  # data segment limit of every process that runs student code
 ANSWER_RE = re.compile(r"^#\s*ANSWER:\s*([A-Za-z_]\w*)\s*$")
 _IMPORT_ROOTS = {"numpy", "math", "bnlib", "functools", "itertools", "collections", "dataclasses", "typing",
@@ -229,9 +220,13 @@ def _sandbox_main(result_fd):
         os.dup2(devnull, fd)
     sys.stdout = sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - the process ends when done
 
+    # Bound now, before any student code runs: an answer cell that patches json.dumps or the file
+    # methods changes nothing of what reaches the worker.
+    dumps, write, flush = json.dumps, channel.write, channel.flush
+
     def send(obj):
-        channel.write(json.dumps(obj) + "\n")
-        channel.flush()
+        write(dumps(obj) + "\n")
+        flush()
 
     from . import exercises as ex_mod
 
@@ -260,6 +255,9 @@ def _sandbox_main(result_fd):
     target = ns.get(exercise.id)
     send({"kind": "ready", "defined": exercise.id in ns, "callable": callable(target),
           "errors": errors, "blocked": own_blocked})
+    if exercise.kind == "value":
+        send(_capture_value(exercise, ns))
+        return
     if not callable(target):
         return
     for i, encoded in enumerate(request["cases"]):
@@ -276,6 +274,23 @@ def _sandbox_main(result_fd):
               "mutated": list(outcome.mutated)})
         if outcome.status in ("timeout", "forbidden") or (outcome.status == "not attempted" and i == 0):
             return
+
+
+def _capture_value(exercise, ns):
+    """The message that carries a value answer, read right after its answer cell ran (in the child)."""
+    from .exercises import run_value
+
+    if exercise.id not in ns or ns[exercise.id] is None:
+        return {"kind": "value", "status": "not attempted"}
+    value = ns[exercise.id]
+    if callable(value) and not isinstance(value, np.ndarray):
+        return {"kind": "value", "status": "function"}
+    outcome = run_value(exercise, value)
+    try:
+        encoded = _encode(outcome.value) if outcome.status == "ok" else None
+    except TypeError:
+        return {"kind": "value", "status": "bad output", "message": "the answer is not numbers"}
+    return {"kind": "value", "status": outcome.status, "value": encoded, "message": outcome.message}
 
 
 def _block_references(exercise, ns, hits):
@@ -400,6 +415,10 @@ def _parse_sandbox(lines, n_cases, note, returncode):
                 ready = {"defined": bool(msg["defined"]), "callable": bool(msg["callable"]),
                          "errors": [str(e)[:300] for e in msg["errors"]][:10],
                          "blocked": [str(b)[:200] for b in msg["blocked"]][:5]}
+            elif msg.get("kind") == "value" and ready is not None and not outcomes:
+                status = msg["status"] if msg["status"] in statuses | {"function"} else "bad output"
+                value = _decode(msg["value"]) if status == "ok" else None
+                outcomes.append(Outcome(status, value, str(msg.get("message", ""))[:500]))
             elif msg.get("kind") == "case" and msg.get("i") == len(outcomes) and msg["status"] in statuses:
                 value = _decode(msg["value"]) if msg["status"] == "ok" else None
                 outcomes.append(Outcome(msg["status"], value, str(msg.get("message", ""))[:500],
@@ -459,179 +478,39 @@ def _result(check_result, report=None):
             "status": check_result.status, "report": report or check_result.report}
 
 
-# ---- the kernel phase: values ----
+# ---- values ----
 
-_PRELUDE = '''\
-def __bnlib_grader_make():
-    import json, sys
-    import numpy
-    dumps, asarray, out, getprofile = json.dumps, numpy.asarray, sys.stdout, sys.getprofile
+def _score_value(exercise, answers, imports, workdir):
+    """Score one value exercise from its answer cell, run in a sandbox child -> a result dict."""
+    from .exercises import Case, CheckResult, _failure, _not_attempted, grade
 
-    def emit(exercise_id, nonce, namespace, probe):
-        report = {"id": exercise_id, "hook": getprofile() is probe, "forbidden": [probe.culprit] if probe.hits else []}
-        sys.setprofile(None)
-        if exercise_id not in namespace:
-            report["status"] = "missing"
-        else:
-            value = namespace[exercise_id]
-            try:
-                if value is None:
-                    report["status"] = "none"
-                elif callable(value):
-                    report["status"] = "function"
-                else:
-                    arr = asarray(value, dtype=float)
-                    if arr.size > 10000:
-                        raise ValueError("too large")
-                    report["status"] = "ok"
-                    report["value"] = {"shape": list(arr.shape), "data": arr.ravel().tolist()}
-            except Exception as exc:
-                report["status"] = "unreadable"
-                report["type"] = type(value).__name__[:50]
-        out.write("BNLIB-CAPTURE " + nonce + " " + dumps(report) + "\\n")
-        out.flush()
-
-    def probe(specs):
-        from bnlib.exercises import _ForbiddenCalls
-        hook = _ForbiddenCalls(specs)
-        sys.setprofile(hook)
-        return hook
-
-    return emit, probe
-
-
-__bnlib_grader_emit, __bnlib_grader_probe = __bnlib_grader_make()
-del __bnlib_grader_make
-'''
-
-
-def _kernel_notebook(nb, value_answers, nonce):
-    """A copy of the notebook with the grader's prelude, probe and capture cells; returns (nb, capture indices)."""
-    import nbformat
-
-    from .exercises import get_exercise
-
-    node = nbformat.from_dict(json.loads(json.dumps(nb)))
-    cells = [nbformat.v4.new_code_cell(_PRELUDE)]
-    captures = {}
-    by_index = {a.index: a for a in value_answers}
-    for i, cell in enumerate(node.cells):
-        cell["source"] = _cell_source(cell)
-        cell.setdefault("metadata", {})
-        if cell.get("cell_type") == "code":
-            cell["outputs"], cell["execution_count"] = [], None
-        answer = by_index.get(i)
-        if answer is not None:
-            specs = list(get_exercise(answer.exercise_id).forbidden)
-            cells.append(nbformat.v4.new_code_cell(f"__bnlib_grader_hook = __bnlib_grader_probe({specs!r})"))
-        cells.append(cell)
-        if answer is not None:
-            captures.setdefault(answer.exercise_id, []).append(len(cells))
-            cells.append(nbformat.v4.new_code_cell(
-                f"__bnlib_grader_emit({answer.exercise_id!r}, {nonce!r}, globals(), __bnlib_grader_hook)"))
-    node.cells = cells
-    node.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    return node, captures
-
-
-def _run_kernel(nb, value_answers, workdir, cell_timeout, deadline):
-    """Execute the notebook in a fresh kernel; returns ({exercise_id: capture dict}, notes)."""
-    import nbclient
-    import nbclient.exceptions
-
-    nonce = secrets.token_hex(12)
-    node, captures = _kernel_notebook(nb, value_answers, nonce)
-    client = nbclient.NotebookClient(node, timeout=cell_timeout, kernel_name="python3", allow_errors=True,
-                                     interrupt_on_timeout=True, shutdown_kernel="immediate", startup_timeout=120,
-                                     resources={"metadata": {"path": workdir}})
-    notes, done = [], threading.Event()
-
-    def watchdog():
-        if not done.wait(max(1.0, deadline - time.monotonic())):
-            notes.append("the notebook ran past the grading deadline; its kernel was stopped")
-            pgid = getattr(getattr(client.km, "provisioner", None), "pgid", None)
-            if pgid:
-                try:
-                    os.killpg(pgid, signal.SIGKILL)
-                except OSError:
-                    pass
-
-    guard = threading.Thread(target=watchdog, daemon=True)
-    guard.start()
-    env = dict(os.environ, MPLBACKEND="Agg", PYTHONPATH=_ROOT)
-    try:
-        client.execute(stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
-    except nbclient.exceptions.DeadKernelError:
-        notes.append("the notebook's kernel died (os._exit, a crash, or a resource limit)")
-    except Exception as exc:  # timeouts that could not be interrupted, kernel start-up failures
-        notes.append(f"the notebook did not run to the end ({type(exc).__name__})")
-    finally:
-        done.set()
-        pgid = getattr(getattr(client.km, "provisioner", None), "pgid", None) if client.km else None
-        if pgid:
-            try:
-                os.killpg(pgid, signal.SIGKILL)
-            except OSError:
-                pass
-    errors = [k for k, cell in enumerate(node.cells) if cell.get("cell_type") == "code"
-              and any(o.get("output_type") == "error" for o in cell.get("outputs", []))]
-    if errors:
-        notes.append(f"{len(errors)} cell(s) of the notebook raised an error when run")
-    values = {}
-    marker = f"BNLIB-CAPTURE {nonce} "
-    for exercise_id, indices in captures.items():
-        for index in indices:
-            text = "".join(o.get("text", "") for o in node.cells[index].get("outputs", [])
-                           if o.get("output_type") == "stream" and o.get("name") == "stdout")
-            lines = [ln[len(marker):] for ln in text.split("\n") if ln.startswith(marker)]
-            if lines:
-                values[exercise_id] = lines[-1]
-    return values, notes
-
-
-def _score_value(exercise, captured):
-    """Score one value exercise from its capture line (a str, untrusted) -> a result dict."""
-    from .exercises import Case, CheckResult, Outcome, _failure, _not_attempted, grade
-
-    if captured is None:
-        return _result(_failure(exercise, 1, "the answer cell's value could not be read: the notebook stopped "
-                                "before it (see the notes), or the cell is missing"))
-    try:
-        report = json.loads(captured[:_MAX_JSON])
-        status = report["status"]
-        if not isinstance(status, str):
-            raise TypeError
-    except (ValueError, KeyError, TypeError):
-        return _result(_failure(exercise, 1, "the answer's value could not be read (malformed capture)"))
-    if report.get("hook") is not True:
+    last = max(a.index for a in answers if a.exercise_id == exercise.id)
+    sources = [(a.exercise_id, a.source) for a in answers if a.index <= last]
+    outcomes, ready, note = _run_sandbox(exercise, sources, imports, [], workdir)
+    if ready is None or not outcomes:
+        return _result(_failure(exercise, 1, note or "the answer cells could not be run"))
+    if ready["blocked"]:
         return _result(CheckResult(exercise.id, 0, 1, "forbidden", (), (), f"{exercise.id}: 0/1. The answer cell "
-                                   "removed the grader's instrumentation (sys.setprofile); score 0."))
-    if report.get("forbidden"):
-        name = str(report["forbidden"][0])[:200]
-        return _result(CheckResult(exercise.id, 0, 1, "forbidden", (), (), f"{exercise.id}: 0/1. The answer cell "
-                                   f"calls {name}, bnlib's own implementation of what this exercise asks for; "
-                                   "compute it yourself (score 0)."))
-    if status in ("none", "missing"):
+                                   f"calls {ready['blocked'][0]}, bnlib's own implementation of what this exercise "
+                                   "asks for; compute it yourself (score 0)."))
+    outcome = outcomes[0]
+    if outcome.status == "not attempted":
+        if ready["errors"]:
+            return _result(_failure(exercise, 1, "; ".join(ready["errors"]) + _TIP_SELF_CONTAINED))
         return _result(_not_attempted(exercise, 1))
-    if status != "ok":
-        what = {"function": "a function, not a value"}.get(status, "not numbers")
-        return _result(_failure(exercise, 1, f"the answer is {what}"))
-    try:
-        value = _decode(report["value"])
-    except (ValueError, KeyError):
-        return _result(_failure(exercise, 1, "the answer's value could not be read (malformed capture)"))
-    from .exercises import _BadOutput, _convert_value
-
+    if outcome.status == "function":
+        return _result(_failure(exercise, 1, "the answer is a function, not a value; call it and assign the result"))
     case = Case("the answer", (), True)
-    try:
-        outcome = Outcome("ok", _convert_value(value, exercise))
-    except _BadOutput as exc:
-        outcome = Outcome("bad output", message=str(exc))
     return _result(grade(exercise, [case], [outcome], [exercise.expected(case)]))
 
 
-def grade_notebook(data, seed, workdir, cell_timeout, deadline):
-    """Grade one notebook's bytes -> (results by exercise id, notes). Runs in the worker."""
+def grade_notebook(data, seed, workdir):
+    """Grade one notebook's bytes -> (results by exercise id, notes). Runs in the worker.
+
+    The answer cells are the submission: each exercise is scored in its own sandbox child that runs the
+    notebook's imports and the answer cells up to that exercise's, never the rest of the chapter, so a
+    grade depends neither on the chapter's demos nor on the Jupyter stack (no kernel is started).
+    """
     from .exercises import EXERCISES
 
     try:
@@ -642,23 +521,16 @@ def grade_notebook(data, seed, workdir, cell_timeout, deadline):
     notes = [f"unknown exercise id in an ANSWER line: {a.exercise_id}" for a in answers
              if a.exercise_id not in EXERCISES]
     answers = [a for a in answers if a.exercise_id in EXERCISES]
-    functions = [a for a in answers if EXERCISES[a.exercise_id].kind == "function"]
-    values = [a for a in answers if EXERCISES[a.exercise_id].kind == "value"]
     imports = import_statements(nb)
     results = {}
-    for exercise_id in dict.fromkeys(a.exercise_id for a in functions):
+    for exercise_id in dict.fromkeys(a.exercise_id for a in answers):
+        exercise = EXERCISES[exercise_id]
         sandbox_dir = tempfile.mkdtemp(prefix="sandbox-", dir=workdir)
-        results[exercise_id] = _guarded(EXERCISES[exercise_id], _score_function, EXERCISES[exercise_id], functions,
-                                        imports, seed, sandbox_dir)
-    kernel_dir = tempfile.mkdtemp(prefix="kernel-", dir=workdir)
-    try:
-        captured, kernel_notes = _run_kernel(nb, values, kernel_dir, cell_timeout, deadline)
-    except Exception as exc:  # e.g. no python3 kernel installed: the function scores stand
-        captured, kernel_notes = {}, [f"the notebook could not be run ({type(exc).__name__}: {str(exc)[:200]})"]
-    notes += kernel_notes
-    for exercise_id in dict.fromkeys(a.exercise_id for a in values):
-        results[exercise_id] = _guarded(EXERCISES[exercise_id], _score_value, EXERCISES[exercise_id],
-                                        captured.get(exercise_id))
+        if exercise.kind == "function":
+            results[exercise_id] = _guarded(exercise, _score_function, exercise, answers, imports, seed,
+                                            sandbox_dir)
+        else:
+            results[exercise_id] = _guarded(exercise, _score_value, exercise, answers, imports, sandbox_dir)
     return results, notes
 
 
@@ -682,13 +554,11 @@ def _worker_main():
     sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - the process ends when done
     request = json.loads(sys.stdin.read())
     _set_limits(request["memory_mb"], request["timeout"] + 30)
-    deadline = time.monotonic() + request["timeout"] - 15
     workdir = tempfile.mkdtemp(prefix="bnlib-grade-")
     results, notes = {}, []
     try:
         for name, data_hex in request["notebooks"]:
-            found, more = grade_notebook(bytes.fromhex(data_hex), request["seed"], workdir,
-                                         request["cell_timeout"], deadline)
+            found, more = grade_notebook(bytes.fromhex(data_hex), request["seed"], workdir)
             notes += [f"{name}: {n}" for n in more]
             for exercise_id, result in found.items():
                 if exercise_id not in results or result["score"] > results[exercise_id]["score"]:
@@ -741,10 +611,10 @@ def collect_submissions(paths):
     return submissions
 
 
-def _grade_one(submission, seed, timeout, cell_timeout, memory_mb):
+def _grade_one(submission, seed, timeout, memory_mb):
     """Run a worker for one submission; returns (results, notes). Never raises."""
     request = {"notebooks": [(n, d.hex()) for n, d in submission.notebooks], "seed": seed, "timeout": timeout,
-               "cell_timeout": cell_timeout, "memory_mb": memory_mb}
+               "memory_mb": memory_mb}
     workdir = tempfile.mkdtemp(prefix="bnlib-worker-")
     proc = subprocess.Popen(_python_command("from bnlib.grading import _worker_main; _worker_main()"),
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
@@ -819,7 +689,7 @@ def gradescope_json(submission, graded, columns):
 
 
 def grade_submissions(paths, out_dir, jobs=None, seed=None, exercises=None, timeout=DEFAULT_TIMEOUT,
-                      cell_timeout=DEFAULT_CELL_TIMEOUT, memory_mb=DEFAULT_MEMORY_MB, progress=sys.stderr):
+                      memory_mb=DEFAULT_MEMORY_MB, progress=sys.stderr):
     """Grade every submission in ``paths``; write ``out_dir``/grades.csv and results.json files.
 
     Returns the gradebook rows (dicts: submission, one key per exercise, total).
@@ -831,7 +701,7 @@ def grade_submissions(paths, out_dir, jobs=None, seed=None, exercises=None, time
     jobs = jobs or max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
     graded, start = {}, time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(_grade_one, s, seed, timeout, cell_timeout, memory_mb): s for s in submissions}
+        futures = {pool.submit(_grade_one, s, seed, timeout, memory_mb): s for s in submissions}
         for k, future in enumerate(concurrent.futures.as_completed(futures), 1):
             s = futures[future]
             graded[s.name] = future.result()
@@ -870,13 +740,12 @@ def main(argv=None):
     parser.add_argument("--exercises", default=None, help="comma-separated exercise ids for the columns "
                         "(default: every exercise found in a submission)")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per submission")
-    parser.add_argument("--cell-timeout", type=float, default=DEFAULT_CELL_TIMEOUT, help="seconds per cell")
     parser.add_argument("--memory-mb", type=int, default=DEFAULT_MEMORY_MB, help="memory limit per process")
     args = parser.parse_args(argv)
     try:
         rows, columns = grade_submissions(args.submissions, args.out, args.jobs, args.seed,
                                           args.exercises.split(",") if args.exercises else None, args.timeout,
-                                          args.cell_timeout, args.memory_mb)
+                                          args.memory_mb)
     except FileNotFoundError as exc:
         parser.error(str(exc))
     width = max([len("submission")] + [len(r["submission"]) for r in rows])

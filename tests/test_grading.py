@@ -82,18 +82,29 @@ def bn_forward(a, gamma, beta, eps):
                   "builtins.print = lambda *a, **k: None\nspread = 2.0",
         "da_seed": CORRECT["da_seed"],
     })
+    build_submission(nb / "sabotage.ipynb", {
+        "da_seed": CORRECT["da_seed"],
+        "standardize": "import json, builtins, sys\n"
+                       "json.dumps = lambda *a, **k: '{}'\njson.loads = lambda *a, **k: {}\n"
+                       "builtins.print = lambda *a, **k: None\nsys.displayhook = lambda *a: None\n"
+                       "sys.stdout = sys.stderr = None\n" + CORRECT["standardize"],
+        "spread": CORRECT["spread"],
+        "invariance_gap": CORRECT["invariance_gap"],
+        "bn_param_count": "import os\nos._exit(0)\n" + CORRECT["bn_param_count"],
+    })
     build_submission(nb / "fake_output.ipynb", pick(STUB, "bn_forward", "spread"), after=[
         "print('bn_forward: all 10 cases passed (score 10/10).')\nprint('ALL TESTS PASSED 19/19')\n"
         "print('BNLIB-CAPTURE 0123456789abcdef01234567 {\"status\": \"ok\", \"hook\": true, "
         "\"value\": {\"shape\": [], \"data\": [4.0]}}')"])
-    build_submission(nb / "files.ipynb", pick(CORRECT, "bn_forward", "spread"), after=[
+    build_submission(nb / "files.ipynb", {**pick(CORRECT, "bn_forward", "spread"), "da_seed":
         "import os, shutil\n"
         "for f in os.listdir('.'):\n    shutil.rmtree(f, ignore_errors=True) if os.path.isdir(f) else os.remove(f)\n"
         "open('grades.csv', 'w').write('fake')\n"
         f"out = {str(out)!r}\n"
         "shutil.rmtree(out, ignore_errors=True)\nos.makedirs(os.path.join(out, 'all_correct'), exist_ok=True)\n"
         "open(os.path.join(out, 'grades.csv'), 'w').write('submission,total\\nfiles,1000\\n')\n"
-        "open(os.path.join(out, 'all_correct', 'results.json'), 'w').write('{\"score\": 0}')"])
+        "open(os.path.join(out, 'all_correct', 'results.json'), 'w').write('{\"score\": 0}')\n"
+        "da_seed = None"})
     build_submission(nb / "reference.ipynb", {
         "bn_forward": REFERENCE_CALLERS["bn_forward"],
         "da_seed": "from bnlib import batchnorm_forward\nfrom bnlib.backprop import batchnorm_backward\n"
@@ -112,7 +123,7 @@ def graded(tmp_path_factory):
     submissions = build_folder(folder, out)
     proc = subprocess.run(
         [sys.executable, "-m", "bnlib.grading", str(submissions), "--out", str(out), "--jobs", "2",
-         "--seed", "424242", "--timeout", "45", "--cell-timeout", "8", "--memory-mb", "1024"],
+         "--seed", "424242", "--timeout", "45", "--memory-mb", "1024"],
         capture_output=True, text=True, timeout=600, cwd=folder)
     assert proc.returncode == 0, proc.stderr
     with open(out / "grades.csv", newline="") as fh:
@@ -137,7 +148,7 @@ def notes(graded, name):
 
 
 def test_gradebook_rows_and_columns(graded):
-    assert len(graded["rows"]) == 15
+    assert len(graded["rows"]) == 16
     with open(graded["out"] / "grades.csv", newline="") as fh:
         header = next(csv.reader(fh))
     assert header == ["submission", *EXERCISES, "total"]
@@ -156,7 +167,7 @@ def test_results_json_is_gradescopes_format(graded):
 
 
 def test_progress_goes_to_stderr_and_a_summary_to_stdout(graded):
-    assert "[15/15]" in graded["stderr"]
+    assert "[16/16]" in graded["stderr"]
     assert "all_correct" in graded["stdout"] and "grades.csv" in graded["stdout"]
 
 
@@ -185,13 +196,12 @@ def test_hard_coded_public_example_fails_the_hidden_cases(graded):
 def test_hanging_cell_and_hanging_function(graded):
     assert points(graded, "hang", "bn_forward") == 2
     assert points(graded, "hang", "layer_norm") == 0 and "time limit" in output(graded, "hang", "layer_norm")
-    assert points(graded, "hang", "spread") == 1  # the kernel was interrupted and went on
+    assert points(graded, "hang", "spread") == 1  # a cell that is not an answer cell never runs
 
 
-def test_hang_that_ignores_interrupts_is_killed_at_the_deadline(graded):
+def test_hang_that_ignores_interrupts_costs_nothing_outside_answer_cells(graded):
     assert points(graded, "hang_hard", "bn_forward") == 2
-    assert points(graded, "hang_hard", "spread") == 0
-    assert "deadline" in notes(graded, "hang_hard") or "did not run to the end" in notes(graded, "hang_hard")
+    assert points(graded, "hang_hard", "spread") == 1
 
 
 def test_memory_exhaustion(graded):
@@ -202,9 +212,10 @@ def test_memory_exhaustion(graded):
 
 def test_sys_exit_and_os_exit(graded):
     assert points(graded, "exits", "bn_forward") == 2
-    assert points(graded, "exits", "spread") == 1  # sys.exit in a cell: IPython reports it, the kernel lives on
-    assert points(graded, "exits", "da_seed") == 1  # captured before the os._exit in the next answer cell
-    assert points(graded, "exits", "invariance_gap") == 0 and "kernel died" in notes(graded, "exits")
+    assert points(graded, "exits", "spread") == 1  # sys.exit after the assignment: the value stands, as in Jupyter
+    assert points(graded, "exits", "da_seed") == 1  # read before the os._exit in the next answer cell
+    assert points(graded, "exits", "invariance_gap") == 0 and "ended early" in output(graded, "exits",
+                                                                                         "invariance_gap")
     assert points(graded, "exits", "fold_batchnorm") == 0 and "ended early" in output(graded, "exits",
                                                                                          "fold_batchnorm")
 
@@ -221,6 +232,26 @@ def test_monkeypatching_numpy_and_json_changes_nothing(graded):
     assert points(graded, "monkeypatch", "bn_forward") == 0
     assert points(graded, "monkeypatch", "spread") == 0  # 2.0, whatever the patched json.dumps claims
     assert points(graded, "monkeypatch", "da_seed") == 1
+
+
+def test_sabotaging_transport_print_and_display_costs_only_the_sabotaged_answer(graded):
+    # The policy (bnlib.grading's docstring): answers earn what they would without the sabotage; a value
+    # is read right after its own cell, so the os._exit in the next answer cell costs invariance_gap nothing.
+    assert points(graded, "sabotage", "da_seed") == 1
+    assert points(graded, "sabotage", "standardize") == 2
+    assert points(graded, "sabotage", "spread") == 1
+    assert points(graded, "sabotage", "invariance_gap") == 1
+    assert points(graded, "sabotage", "bn_param_count") == 0 and "ended early" in output(graded, "sabotage",
+                                                                                            "bn_param_count")
+
+
+def test_the_grader_starts_no_jupyter_kernel():
+    # A grade must not depend on the versions of the Jupyter stack: grading imports none of it.
+    code = ("import sys; import bnlib.grading; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "{'nbclient', 'jupyter_client', 'ipykernel', 'IPython', 'zmq', 'nbformat'}))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.strip() == "[]"
 
 
 def test_fake_output_is_ignored(graded):
