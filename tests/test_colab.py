@@ -35,6 +35,8 @@ import run_as_colab  # noqa: E402
 
 # Colab's own IPython (the notes: Colab pins 7.34); the rest are pinned in requirements.txt.
 COLAB_EXTRA_PINS = ["ipython==7.34.0"]
+# Colab's Pythons: the one it moved to in 2026 (3.13) and the oldest the course supports (3.11).
+COLAB_PYTHONS = ("3.11", "3.13")
 COLAB_PACKAGES = ["numpy", "matplotlib", "scikit-learn", "tensorflow-cpu", "keras", "ipykernel"]
 CACHE = pathlib.Path(os.environ.get("XDG_CACHE_HOME", pathlib.Path.home() / ".cache")) / "bn-course"
 NOTEBOOKS = notebooks()
@@ -62,11 +64,24 @@ def _site_packages(python):
     return out.stdout.strip()
 
 
+@pytest.fixture(scope="session", params=COLAB_PYTHONS, ids=[f"py{v}" for v in COLAB_PYTHONS])
+def base_python(request):
+    """The interpreter of one of Colab's Pythons (found on PATH or under pyenv)."""
+    python = run_as_colab.find_python(request.param)
+    if python is None:
+        pytest.fail(f"no Python {request.param} interpreter found (tried python{request.param} on PATH and "
+                    f"pyenv's versions); install it (e.g. `pyenv install {request.param}`), or run the suite "
+                    'without the Colab simulation: python -m pytest -m "not colab"', pytrace=False)
+    return python
+
+
 @pytest.fixture(scope="session")
-def colab_base():
-    """The cached clean environment with Colab's packages; built once per set of pins."""
+def colab_base(base_python):
+    """The cached clean environment with Colab's packages; built once per Python and set of pins."""
     pins = colab_pins()
-    key = hashlib.sha256("\n".join([sys.version, *pins]).encode()).hexdigest()[:16]
+    version = subprocess.run([base_python, "-c", "import sys; print(sys.version)"], capture_output=True,
+                             text=True, check=True).stdout.strip()
+    key = hashlib.sha256("\n".join([version, *pins]).encode()).hexdigest()[:16]
     venv = CACHE / f"colab-venv-{key}"
     if not (venv / "complete").is_file():
         CACHE.mkdir(parents=True, exist_ok=True)
@@ -74,7 +89,7 @@ def colab_base():
         # (only bin/python is used, a symlink to the base interpreter, so the rename is safe).
         building = CACHE / f"colab-venv-{key}.building-{os.getpid()}"
         shutil.rmtree(building, ignore_errors=True)
-        subprocess.run([sys.executable, "-m", "venv", str(building)], check=True)
+        subprocess.run([base_python, "-m", "venv", str(building)], check=True)
         proc = subprocess.run([str(_venv_python(building)), "-m", "pip", "install", "--quiet",
                                "--disable-pip-version-check", *pins], capture_output=True, text=True)
         if proc.returncode != 0:
@@ -90,10 +105,10 @@ def colab_base():
 
 
 @pytest.fixture(scope="session")
-def colab_python(colab_base, tmp_path_factory):
+def colab_python(colab_base, base_python, tmp_path_factory):
     """This session's Python: an empty environment that sees the cached one's packages, for bnlib to go into."""
     overlay = tmp_path_factory.mktemp("colab-env")
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(overlay)], check=True)
+    subprocess.run([base_python, "-m", "venv", "--without-pip", str(overlay)], check=True)
     python = _venv_python(overlay)
     # `import site; site.addsitedir(...)` also processes the base's own .pth files, as its own Python would.
     (pathlib.Path(_site_packages(python)) / "colab_base.pth").write_text(
@@ -127,14 +142,16 @@ def colab_env():
     return env
 
 
-def test_colab_environment_has_no_course_or_test_tools(colab_python):
-    code = ("import importlib.util as u, json, IPython; print(json.dumps([IPython.__version__, "
+def test_colab_environment_has_no_course_or_test_tools(colab_python, base_python):
+    code = ("import importlib.util as u, json, sys, IPython; print(json.dumps([IPython.__version__, "
+            "'%d.%d' % sys.version_info[:2], "
             "[m for m in ('bnlib', 'pytest', 'nbval', 'hypothesis', 'selenium') if u.find_spec(m)]]))")
     out = subprocess.run([str(colab_python), "-c", code], capture_output=True, text=True, check=True,
                          cwd=colab_python.parent, env=colab_env()).stdout
-    ipython, present = json.loads(out)
+    ipython, version, present = json.loads(out)
     assert present == [], f"the Colab environment has {present}, which Colab does not"
     assert ipython == "7.34.0", f"IPython {ipython}, not Colab's 7.34.0"
+    assert base_python.endswith(version) or version in base_python, (version, base_python)
 
 
 def test_setup_cell_swap_keeps_everything_else():

@@ -17,7 +17,10 @@ One cell is appended to report where ``bnlib`` was imported from. A cell that ra
 
 import argparse
 import json
+import os
 import pathlib
+import shutil
+import subprocess
 import sys
 import tempfile
 
@@ -33,6 +36,20 @@ from booktools import install_spec  # noqa: E402  (the single source of the setu
 WHERE_IS_BNLIB = "import bnlib\nprint('bnlib imported from', bnlib.__file__)"
 STAND_IN = '''"""Stand-in for Colab's google.colab: importing it is what marks a kernel as Colab's."""
 '''
+
+
+def find_python(version):
+    """The path of a Python ``version`` ("3.13") interpreter: pythonX.Y on PATH, else under pyenv; or None."""
+    root = pathlib.Path(os.environ.get("PYENV_ROOT", pathlib.Path.home() / ".pyenv"))
+    candidates = [shutil.which(f"python{version}")]
+    candidates += sorted(str(p) for p in root.glob(f"versions/{version}.*/bin/python{version}"))
+    for candidate in filter(None, candidates):
+        # pyenv's shim exists on PATH for every installed version but runs only the selected ones.
+        probe = subprocess.run([candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+                               capture_output=True, text=True)
+        if probe.returncode == 0 and probe.stdout.strip() == version:
+            return candidate
+    return None
 
 
 def colab_copy(nb, install_from=None):
