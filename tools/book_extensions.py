@@ -6,6 +6,10 @@
   separators and "et al." rule that sphinxcontrib-bibtex uses for the in-text citation, so the label of an
   entry reads exactly like its citations: ``Ioffe and Szegedy, 2015``, ``Santurkar et al., 2018``.
   (Two works of the same authors and year would get the same label; the bibliography has none.)
+- **Bibliography entries are list items.** docutils (0.21) marks each entry up with DPUB-ARIA's role
+  ``doc-biblioentry`` inside a ``role="list"`` container; DPUB-ARIA 1.1 deprecated that role for
+  ``listitem``, and axe-core rejects the list (aria-required-children, critical). Same markup, role
+  ``listitem``.
 - **Solution dropdowns open where the reader clicks.** sphinx-exercise titles a solution "Solution to
   Exercise 2.1 (...)" and makes the "Exercise 2.1 (...)" part a link back to the exercise; inside a dropdown
   (sphinx-togglebutton) the title is the toggle, so a click on the link jumped away instead of opening the
@@ -17,6 +21,7 @@
 
 import pybtex.plugin
 from docutils import nodes
+from docutils.writers.html5_polyglot import HTMLTranslator
 from pybtex.style.formatting.alpha import Style as AlphaStyle
 from pybtex.style.labels import BaseLabelStyle
 from sphinx.transforms.post_transforms import SphinxPostTransform
@@ -24,7 +29,7 @@ from sphinx_exercise.nodes import solution_node
 from sphinxcontrib.bibtex.plugin import find_plugin as find_bibtex_plugin
 from sphinxcontrib.bibtex.style.template import join, year
 
-__all__ = ["AuthorYearLabelStyle", "AuthorYearLabelledStyle", "UnlinkDropdownSolutionTitles", "setup"]
+__all__ = ["AuthorYearLabelStyle", "AuthorYearLabelledStyle", "UnlinkDropdownSolutionTitles", "setup", "visit_citation"]
 
 # The name _config.yml gives bibtex_default_style.
 FORMATTING_STYLE = "author_year_labels"
@@ -67,6 +72,13 @@ class UnlinkDropdownSolutionTitles(SphinxPostTransform):
                 reference.replace_self(reference.children)
 
 
+def visit_citation(self, node):
+    """docutils' HTMLTranslator.visit_citation, with role listitem instead of doc-biblioentry."""
+    if not isinstance(node.previous_sibling(), type(node)):
+        self.body.append('<div role="list" class="citation-list">\n')
+    self.body.append(self.starttag(node, "div", classes=[node.tagname], role="listitem"))
+
+
 def _load_mathjax_on_search_page(app, pagename, templatename, context, doctree):
     if pagename == "search":
         # sphinx.ext.mathjax adds MathJax to a page whose document "has equations".
@@ -75,6 +87,7 @@ def _load_mathjax_on_search_page(app, pagename, templatename, context, doctree):
 
 def setup(app):
     pybtex.plugin.register_plugin("pybtex.style.formatting", FORMATTING_STYLE, AuthorYearLabelledStyle)
+    app.add_node(nodes.citation, override=True, html=(visit_citation, HTMLTranslator.depart_citation))
     app.add_post_transform(UnlinkDropdownSolutionTitles)
     # Before sphinx.ext.mathjax's own html-page-context handler (default priority 500).
     app.connect("html-page-context", _load_mathjax_on_search_page, priority=400)
