@@ -1,4 +1,5 @@
-// Runs in a page of the book: every code cell, output, code block, table and display equation of the article
+// Runs in a page of the book: every code cell, output, code block, table and equation (display and inline) of
+// the article
 // whose content is wider than the place it is shown in, and whether the reader can scroll to the rest.
 // Returns {found, page}: found lists, for each such element, {kind, cell, source, tex, content, box,
 // scrollbar, cue, where, verdict}, where verdict is
@@ -8,16 +9,25 @@
 // equation's TeX; cue says whether the scroll container draws the scroll shadows of _static/book.css (the
 // sign, on a phone whose scrollbars only show while scrolling, that there is more to the right).
 // Elements that fit are not listed. page gives the document's and the window's widths.
-// Folded content (solution dropdowns, hidden cells) is opened first, as a reader would.
-document.querySelectorAll(".toggle-hidden > .admonition-title").forEach((title) => title.click());
-document.querySelectorAll("details:not([open])").forEach((details) => { details.open = true; });
 const article = document.querySelector("article.bd-article") || document.querySelector("main");
 const column = article.getBoundingClientRect();
 const SLACK = 1;  // px: sub-pixel rounding
 
-function scrollsX(el) {
+// Where the element's content ends on the right (its text, its children, a formula's SVG), scrolled-away
+// parts included. Used for elements that do not scroll.
+function contentRight(el) {
+  const range = document.createRange();
+  range.selectNodeContents(el);
+  return Math.max(range.getBoundingClientRect().right, ...Array.from(el.children, (c) => c.getBoundingClientRect().right));
+}
+
+// A scroll container whose content reaches past its visible box. (Its scrollWidth counts the end padding
+// after the content: content that only reaches into the padding is fully visible, and Chrome may then draw
+// no scrollbar.)
+function scrolls(el) {
   const style = getComputedStyle(el);
-  return ["auto", "scroll"].includes(style.overflowX) && el.scrollWidth > el.clientWidth + SLACK;
+  return ["auto", "scroll"].includes(style.overflowX)
+    && el.scrollWidth - parseFloat(style.paddingRight) > el.clientWidth;
 }
 
 function scrollbarHeight(el) {
@@ -42,6 +52,12 @@ function cellOf(el) {
 const describe = (el) => el.tagName.toLowerCase() + (el.className && typeof el.className === "string"
   ? "." + el.className.trim().split(/\s+/).join(".") : "");
 
+// Folded content (solution dropdowns, hidden cells) is opened, as a reader would, and folded again at the end.
+const opened = Array.from(document.querySelectorAll(".toggle-hidden > .admonition-title"));
+opened.forEach((title) => title.click());
+const details = Array.from(document.querySelectorAll("details:not([open])"));
+details.forEach((d) => { d.open = true; });
+
 const targets = [];
 const add = (kind, selector) => article.querySelectorAll(selector).forEach((el) => targets.push([kind, el]));
 add("code cell", "div.cell_input div.highlight");
@@ -54,31 +70,39 @@ add("inline equation", "span.math > mjx-container:not([display='true'])");
 const found = [];
 for (const [kind, el] of targets) {
   const rect = el.getBoundingClientRect();
-  if (rect.width === 0 && rect.height === 0) continue;  // folded away (a closed dropdown): not shown
-  // The nearest scroll container at or above the element, inside the article, that actually scrolls.
+  if (rect.width === 0 && rect.height === 0) continue;  // not shown
+  // The scroll container that holds the element's overflow: the element, an ancestor inside the article,
+  // or a descendant (the <pre> of a div.highlight).
   let scroller = null;
-  for (let node = el; node && node !== article; node = node.parentElement) {
-    if (scrollsX(node)) { scroller = node; break; }
+  for (let node = el; node && node !== article && !scroller; node = node.parentElement) {
+    if (scrolls(node)) scroller = node;
   }
-  // Also look inside: the element may hold its own scroll container (a <pre> in a div.highlight).
-  if (!scroller) scroller = Array.from(el.querySelectorAll("*")).find(scrollsX) || null;
+  if (!scroller) scroller = Array.from(el.querySelectorAll("*")).find(scrolls) || null;
   const base = {kind, ...cellOf(el), tex: texOf.get(el) || null};
   if (scroller) {
     const box = scroller.getBoundingClientRect();
     const bar = scrollbarHeight(scroller);
     const inside = box.left >= column.left - SLACK && box.right <= column.right + SLACK;
-    found.push({...base, content: scroller.scrollWidth, box: Math.round(box.width), scrollbar: bar,
-                cue: getComputedStyle(scroller).backgroundImage.includes("gradient"),
+    found.push({...base, content: scroller.scrollWidth, box: Math.round(box.width),
+                scrollbar: bar, cue: getComputedStyle(scroller).backgroundImage.includes("gradient"),
                 where: describe(scroller), verdict: bar > 0 && inside ? "scrolls" : "cut"});
     continue;
   }
-  // No scroll container: the content's right edge must stay inside the column.
-  let right = rect.left + el.scrollWidth;
-  el.querySelectorAll("*").forEach((child) => { right = Math.max(right, child.getBoundingClientRect().right); });
-  const inline = getComputedStyle(el).display === "inline";  // an inline box has no clientWidth
-  if (right > column.right + SLACK || (!inline && el.scrollWidth > el.clientWidth + SLACK)) {
-    found.push({...base, content: Math.round(right - rect.left), box: Math.round(Math.min(rect.width,
-                column.right - rect.left)), scrollbar: 0, cue: false, where: describe(el), verdict: "cut"});
+  // Nothing scrolls: the content must end inside the column, and no clipping box on the way may hide it.
+  const right = contentRight(el);
+  let clipper = null;
+  for (let node = el; node && node !== article && !clipper; node = node.parentElement) {
+    const box = node.getBoundingClientRect();
+    const clips = ["hidden", "clip"].includes(getComputedStyle(node).overflowX);
+    if (clips && right > box.left + node.clientLeft + node.clientWidth + SLACK) clipper = node;
+  }
+  if (right > column.right + SLACK || clipper) {
+    const edge = clipper ? clipper.getBoundingClientRect().right : column.right;
+    found.push({...base, content: Math.round(right - rect.left), box: Math.round(edge - rect.left), scrollbar: 0,
+                cue: false, where: describe(clipper || el), verdict: "cut"});
   }
 }
+
+opened.forEach((title) => title.click());
+details.forEach((d) => { d.open = false; });
 return {found, page: {scrollWidth: document.documentElement.scrollWidth, width: window.innerWidth}};

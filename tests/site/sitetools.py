@@ -140,10 +140,10 @@ def collect_page(driver, url, width, name):
     report = driver.execute_script(COLLECT)
     report["mathjax"] = mathjax
     report["console"] = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    report["overflow"] = driver.execute_script(script("overflow.js"))
+    # Last: Chrome draws no scrollbars after a screenshot beyond the window, which would skew the measure.
     screenshot(driver, SCREENSHOTS / name)
     report["screenshot"] = SCREENSHOTS / name
-    # Last: it opens the folded content (dropdowns) to measure it too.
-    report["overflow"] = driver.execute_script(script("overflow.js"))
     return report
 
 
@@ -181,3 +181,13 @@ def tex_macros():
 def raw_tex(text, macros):
     """The pieces of ``text`` that are TeX: math delimiters, or commands among ``macros``."""
     return [m for m in re.findall(r"\\[()\[\]]|\$\$|\\[A-Za-z]+", text) if not m[1:2].isalpha() or m in macros]
+
+
+def eventually(condition, timeout=5.0):
+    """Whether ``condition()`` becomes true within ``timeout`` seconds (dropdowns and menus animate)."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True

@@ -9,7 +9,7 @@ import pytest
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
-from sitetools import HERE, PAGES, WIDTHS, chapter_pages, load
+from sitetools import HERE, PAGES, WIDTHS, chapter_pages, eventually, load
 
 pytestmark = pytest.mark.browser
 
@@ -26,8 +26,14 @@ axe.run(document, {resultTypes: ["violations"]}).then(
 VIEWS = [(WIDTHS["desktop"], "light"), (WIDTHS["phone"], "light"), (WIDTHS["desktop"], "dark")]
 
 
+def axe_violations(browser):
+    """axe-core's violations on the page the browser shows."""
+    browser.execute_script(AXE.read_text(encoding="utf-8"))
+    return browser.execute_async_script(RUN_AXE)
+
+
 def run_axe(browser, url, width, mode):
-    """axe-core's violations on ``url`` at ``width`` px in colour mode ``mode``."""
+    """axe-core's violations on the book's page ``url`` at ``width`` px in colour mode ``mode``."""
     # pydata-sphinx-theme reads the colour mode from localStorage before the page paints.
     load(browser, url, width)
     browser.execute_script("localStorage.setItem('mode', arguments[0]); localStorage.setItem('theme', arguments[0]);",
@@ -35,8 +41,7 @@ def run_axe(browser, url, width, mode):
     try:
         load(browser, url, width)
         assert browser.execute_script("return document.documentElement.dataset.theme") == mode
-        browser.execute_script(AXE.read_text(encoding="utf-8"))
-        return browser.execute_async_script(RUN_AXE)
+        return axe_violations(browser)
     finally:
         browser.execute_script("localStorage.removeItem('mode'); localStorage.removeItem('theme');")
 
@@ -53,7 +58,8 @@ def test_axe_bites(browser, tmp_path):
     page = tmp_path / "bad.html"
     page.write_text('<!doctype html><html lang="en"><head><title>t</title></head><body><main>'
                     '<img src="x.png"><button></button></main></body></html>')
-    found = {v["id"] for v in run_axe(browser, page.as_uri(), WIDTHS["desktop"], "light") if v["impact"] in BLOCKING}
+    load(browser, page.as_uri(), WIDTHS["desktop"])
+    found = {v["id"] for v in axe_violations(browser) if v["impact"] in BLOCKING}
     assert {"image-alt", "button-name"} <= found, found
 
 
@@ -111,15 +117,19 @@ def test_phone_menu_by_keyboard(browser, server):
     here, there = chapter_pages()[1], chapter_pages()[2]
     url = f"{server}/{here}.html"
     load(browser, url, WIDTHS["phone"])
-    is_menu_open = "const d = document.querySelector('#pst-primary-sidebar-modal'); return !!(d && d.open);"
+
+    def menu_open():
+        return browser.execute_script("const d = document.querySelector('#pst-primary-sidebar-modal');"
+                                      "return !!(d && d.open);")
+
     tab_to(browser, lambda f: "primary-toggle" in f["classes"], 5)
     press(browser, Keys.ENTER)
-    assert browser.execute_script(is_menu_open), "Enter on the menu button did not open the navigation"
+    assert eventually(menu_open), "Enter on the menu button did not open the navigation"
     press(browser, Keys.ESCAPE)
-    assert not browser.execute_script(is_menu_open), "Escape did not close the navigation"
+    assert eventually(lambda: not menu_open()), "Escape did not close the navigation"
     tab_to(browser, lambda f: "primary-toggle" in f["classes"], 40)
     press(browser, Keys.SPACE)
-    assert browser.execute_script(is_menu_open), "Space on the menu button did not open the navigation"
+    assert eventually(menu_open), "Space on the menu button did not open the navigation"
     tab_to(browser, lambda f: f["tag"] == "A" and (f["href"] or "").endswith(there.rsplit("/", 1)[-1] + ".html"), 20)
     press(browser, Keys.ENTER)
     assert browser.current_url == f"{server}/{there}.html"
@@ -140,7 +150,7 @@ def test_solution_dropdown_by_keyboard(browser, server, width):
     assert in_title and focused["tag"] == "BUTTON", f"Tab into the dropdown reached {focused}, not its toggle"
     assert not content.is_displayed()
     press(browser, Keys.ENTER)
-    assert content.is_displayed(), "Enter did not open the solution"
+    assert eventually(content.is_displayed), "Enter did not open the solution"
     assert browser.current_url == url, "Enter on the dropdown navigated away"
     press(browser, Keys.SPACE)
-    assert not content.is_displayed(), "Space did not fold the solution again"
+    assert eventually(lambda: not content.is_displayed()), "Space did not fold the solution again"

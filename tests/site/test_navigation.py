@@ -15,7 +15,7 @@ import pytest
 from pybtex.database import parse_file
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
-from sitetools import PAGES, WIDTHS, chapter_pages, load, raw_tex, search, tex_macros
+from sitetools import PAGES, WIDTHS, chapter_pages, eventually, load, raw_tex, search, tex_macros
 
 from booktools import ROOT
 
@@ -49,7 +49,8 @@ def open_page(browser, server, page, width=WIDTHS["desktop"]):
 
 
 def texts(browser, selector):
-    return [e.get_attribute("textContent").strip() for e in browser.find_elements(By.CSS_SELECTOR, selector)]
+    """The text of each element matching ``selector``, whitespace collapsed."""
+    return [" ".join(e.get_attribute("textContent").split()) for e in browser.find_elements(By.CSS_SELECTOR, selector)]
 
 
 # ---------------------------------------------------------------- numbered chapters and exercises
@@ -178,6 +179,6 @@ def test_clicking_a_solution_title_opens_it_in_place(browser, server, width):
     # Click on the words of the title (where "Exercise 2.1 (...)" used to be a link), not on the chevron.
     ActionChains(browser).move_to_element_with_offset(title, -title.rect["width"] // 2 + 60, 0).click().perform()
     assert browser.current_url == url, "clicking the solution title navigated away"
-    assert content.is_displayed(), "clicking the solution title did not open the solution"
+    assert eventually(content.is_displayed), "clicking the solution title did not open the solution"
     moved = title.rect["y"] - browser.execute_script("return window.scrollY") - top
     assert abs(moved) <= 2, f"the page jumped by {moved} px"
