@@ -2,12 +2,13 @@
 // the article
 // whose content is wider than the place it is shown in, and whether the reader can scroll to the rest.
 // Returns {found, page}: found lists, for each such element, {kind, cell, source, tex, content, box,
-// scrollbar, cue, where, verdict}, where verdict is
+// scrollbar, cue, where, verdict, reason}, where verdict is
 //   "scrolls"  a horizontal scroll container inside the column shows a scrollbar: nothing is lost;
 //   "cut"      the content reaches past the column or is clipped, and no scrollbar gives it back;
 // cell is the element's code cell (its index among the page's cells) and source that cell's code; tex is an
-// equation's TeX; cue says whether the scroll container draws the scroll shadows of _static/book.css (the
-// sign, on a phone whose scrollbars only show while scrolling, that there is more to the right).
+// equation's TeX; cue says whether the scroll container, scrolled to its start, draws the right-hand scroll
+// shadow of _static/book.css (the sign, on a phone whose scrollbars show only while scrolling, that there is
+// more to the right).
 // Elements that fit are not listed. page gives the document's and the window's widths.
 const article = document.querySelector("article.bd-article") || document.querySelector("main");
 const column = article.getBoundingClientRect();
@@ -84,8 +85,9 @@ for (const [kind, el] of targets) {
     const bar = scrollbarHeight(scroller);
     const inside = box.left >= column.left - SLACK && box.right <= column.right + SLACK;
     found.push({...base, content: scroller.scrollWidth, box: Math.round(box.width),
-                scrollbar: bar, cue: getComputedStyle(scroller).backgroundImage.includes("gradient"),
-                where: describe(scroller), verdict: bar > 0 && inside ? "scrolls" : "cut"});
+                scrollbar: bar, cue: parseFloat(getComputedStyle(scroller).getPropertyValue("--book-shadow-right")) > 0,
+                where: describe(scroller), verdict: bar > 0 && inside ? "scrolls" : "cut",
+                reason: !inside ? "its scroll box reaches out of the column" : "no horizontal scrollbar"});
     continue;
   }
   // Nothing scrolls: the content must end inside the column, and no clipping box on the way may hide it.
@@ -99,7 +101,8 @@ for (const [kind, el] of targets) {
   if (right > column.right + SLACK || clipper) {
     const edge = clipper ? clipper.getBoundingClientRect().right : column.right;
     found.push({...base, content: Math.round(right - rect.left), box: Math.round(edge - rect.left), scrollbar: 0,
-                cue: false, where: describe(clipper || el), verdict: "cut"});
+                cue: false, where: describe(clipper || el), verdict: "cut",
+                reason: clipper ? `clipped by ${describe(clipper)}` : "reaches past the column, nothing scrolls"});
   }
 }
 

@@ -21,14 +21,19 @@ pytestmark = pytest.mark.browser
 EVERY_PAGE = [pytest.param(page, width, id=f"{page}@{width}px") for page in PAGES for width in WIDTHS.values()]
 
 
-def notebook_cell(page, source):
-    """'cell N' of the page's notebook whose code is ``source`` (as shown on the page), or None."""
+def notebook_cell(page, source=None, tex=None):
+    """'<notebook> cell N' of the page's notebook: the code cell whose code is ``source`` (as the page shows it),
+    or the Markdown cell whose text holds the TeX ``tex``; None if not found."""
     path = ROOT / f"{page}.ipynb"
-    if source is None or not path.is_file():
+    if not path.is_file():
         return None
+    squeeze = " ".join
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
     for index, cell in enumerate(cells):
-        if cell["cell_type"] == "code" and "".join(cell["source"]).strip() == source.strip():
+        text = "".join(cell["source"])
+        if cell["cell_type"] == "code" and source is not None and text.strip() == source.strip():
+            return f"{path.relative_to(ROOT)} cell {index}"
+        if cell["cell_type"] == "markdown" and tex is not None and squeeze(tex.split()) in squeeze(text.split()):
             return f"{path.relative_to(ROOT)} cell {index}"
     return None
 
@@ -36,8 +41,9 @@ def notebook_cell(page, source):
 def where(page, item):
     """Where a measured element comes from, for a reader of the failure."""
     if item["tex"]:
-        return f"TeX {item['tex'].strip()[:70]!r}"
-    cell = notebook_cell(page, item["source"])
+        cell = notebook_cell(page, tex=item["tex"])
+        return f"{cell + ', ' if cell else ''}TeX {' '.join(item['tex'].split())[:70]!r}"
+    cell = notebook_cell(page, source=item["source"]) if item["source"] else None
     first_line = (item["source"] or "").strip().splitlines()[:1]
     if cell:
         return f"{cell} ({first_line[0][:60]!r})"
@@ -48,8 +54,7 @@ def where(page, item):
 
 def describe(page, width, item):
     return (f"{page} at {width} px: {item['kind']} from {where(page, item)}: {item['content']} px of content "
-            f"in a {item['box']} px box ({item['where']}), "
-            + ("no horizontal scrollbar" if item["scrollbar"] <= 0 else "its scroll box reaches out of the column"))
+            f"in a {item['box']} px box ({item['where']}): {item['reason']}")
 
 
 @pytest.mark.parametrize(("page", "width"), EVERY_PAGE)
