@@ -26,6 +26,7 @@ from .data import Dataset, load_dataset, load_digits
 from .errors import MismatchError
 from .fast import FastBNCache, batchnorm_backward_fast, batchnorm_forward_fast
 from .folding import fold_batchnorm
+from .glue import glue
 from .gradcheck import numeric_gradient, rel_error
 from .layer import BatchNorm, update_moving_stats
 from .mlp import MLP, landscape_probe, sweep, train
@@ -50,6 +51,7 @@ __all__ = [
     "batchnorm_inference",
     "compare",
     "fold_batchnorm",
+    "glue",
     "group_norm",
     "instance_norm",
     "landscape_probe",
