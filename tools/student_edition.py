@@ -845,6 +845,12 @@ def _scan_roles(text):
 # ---------------------------------------------------------------------------------------------- the edition
 
 
+def solutions_of(student_notebook):
+    """The solutions notebook of a student notebook (a path to students/NN_name.ipynb)."""
+    path = pathlib.Path(student_notebook)
+    return path.parent / "solutions" / f"{path.stem}_solutions.ipynb"
+
+
 def student_relpath(doc):
     """Where the student notebook of a page (e.g. "chapters/02_forward_pass") lives in the repository."""
     return f"{STUDENTS}/{posixpath.basename(doc)}.ipynb"
