@@ -312,11 +312,23 @@ def test_unknown_directive_fails_naming_chapter_cell_and_directive(tmp_path):
     assert "Text.\n\n> **Careful**\n>\n> The body." in [c.source for c in cells]
 
 
+def test_definition_lists_become_bullet_lists(tmp_path):
+    student, _ = convert(tmp_path, ["# Demo\n\nBatch\n: the $m$ examples of one step, {cite:t}`ioffe2015batch`.\n"])
+    assert (f"- **Batch**: the $m$ examples of one step, Ioffe and Szegedy ([2015]({site_url()}references.html))."
+            in student.cells[1].source)
+
+
 def test_unknown_role_and_missing_glue_fail_loudly(tmp_path):
     with pytest.raises(student_edition.ConversionError, match=r"01_demo.ipynb, cell 1: unknown role \{sidenote\}"):
         convert(tmp_path, ["# Demo {sidenote}`x`"])
     with pytest.raises(student_edition.ConversionError, match=r"cell 1: glue key 'gap' .*tools/run_notebooks.py"):
         convert(tmp_path, ["# Demo {glue:text}`gap:.3f`"])
+    with pytest.raises(student_edition.ConversionError, match=r"cell 1: footnotes"):
+        convert(tmp_path, ["# Demo\n\nText[^1].\n\n[^1]: The note."])
+    with pytest.raises(student_edition.ConversionError, match=r"cell 1: relative link '02_other.ipynb'.*\{doc\}"):
+        convert(tmp_path, ["# Demo\n\nSee [the next chapter](02_other.ipynb)."])
+    with pytest.raises(student_edition.ConversionError, match=r"cell 2: exercise 'ex-a' has no \{solution\}"):
+        convert(tmp_path, ["# Demo", "```{exercise}\n:label: ex-a\n\nDo it.\n```"])
 
 
 def test_check_names_the_regenerating_command(tmp_path):

@@ -324,6 +324,7 @@ class Exercise:
     number: str | None
     title: str
     statement: str  # converted markdown
+    cell: int  # where it is in the chapter
     answers: list = dataclasses.field(default_factory=list)  # answer ids of its answer cells
     checks: list = dataclasses.field(default_factory=list)  # its check cells (code cells)
     solution: list = dataclasses.field(default_factory=list)  # its solution, as cells
@@ -450,18 +451,16 @@ class Chapter:
         return "".join(pieces) + text[pos:]
 
     def definition_list(self, tokens, i, lines):
-        start, end = tokens[i].map
+        """A MyST definition list (deflist) as a bullet list of bold terms and their definitions."""
         items, level = [], 0
-        for tok in tokens[i:]:
+        for j in range(i, len(tokens)):
+            tok = tokens[j]
             level += tok.nesting
             if tok.type == "dt_open":
-                term = self.inline(tokens[tokens.index(tok) + 1].content,
-                                   [tokens[tokens.index(tok) + 1]])
-                items.append(f"- **{term}**")
+                items.append(f"- **{self.inline(tokens[j + 1].content, [tokens[j + 1]])}**")
             elif tok.type == "dd_open" and tok.map:
-                body = [re.sub(r"^\s{0,4}(?:[:~]\s+)?", "", line, count=1) for line in lines[tok.map[0]:tok.map[1]]]
-                converted = self.convert("\n".join(body)).strip("\n").split("\n")
-                items[-1] += ": " + "\n  ".join(converted)
+                body = [re.sub(r"^\s{0,4}(?:[:~]\s+)?", "", line, count=1) for line in lines[slice(*tok.map)]]
+                items[-1] += ": " + "\n  ".join(self.convert("\n".join(body)).strip("\n").split("\n"))
             if level == 0:
                 break
         return "\n".join(items)
@@ -622,7 +621,7 @@ class Chapter:
             self.anchors.add(_make_id(options["label"]))
             anchor = f'<a id="{_make_id(options["label"])}"></a>\n\n'
         statement = self.convert(body).strip("\n")
-        self.exercises.append(Exercise(options.get("label"), number, title, statement))
+        self.exercises.append(Exercise(options.get("label"), number, title, statement, self.cell))
         return f"{anchor}{level} {heading}\n\n{statement}"
 
     def solution(self, name, argument, options, body):
@@ -736,9 +735,12 @@ class Chapter:
             raise self.error(f"{{solution-start}} of {self.gated_solution.label!r} has no {{solution-end}}")
         if not intro_done:
             raise self.error("no level-1 heading (# Title) to put the student edition's note under")
-        missing = [e.label or e.number for e in self.exercises if not e.solution]
-        if missing:
-            raise self.error(f"exercises without a {{solution}}: {missing}")
+        for exercise in self.exercises:
+            if not exercise.solution:
+                self.cell = exercise.cell
+                raise self.error(f"exercise {exercise.label or exercise.number!r} has no {{solution}}: the student "
+                                 "edition takes solutions out of the chapter, so each exercise needs one")
+        self.cell = None
         student = self.notebook(cells)
         solutions = self.solutions_notebook() if self.exercises else None
         return student, solutions
