@@ -312,6 +312,20 @@ def test_unknown_directive_fails_naming_chapter_cell_and_directive(tmp_path):
     assert "Text.\n\n> **Careful**\n>\n> The body." in [c.source for c in cells]
 
 
+def test_cell_tags_as_a_student_needs_them(tmp_path):
+    tagged = {tag: nbformat.v4.new_code_cell(f"x = '{tag}'", metadata={"tags": [tag]})
+              for tag in ("remove-cell", "hide-input", "remove-output", "hide-cell")}
+    note = nbformat.v4.new_markdown_cell("A note for the website only.", metadata={"tags": ["remove-cell"]})
+    student, _ = convert(tmp_path, ["# Demo", note, *tagged.values()])
+    assert "A note for the website only." not in [c.source for c in student.cells]
+    hidden = {c.source: c.metadata.get("jupyter", {}) for c in student.cells if c.cell_type == "code"}
+    # Every code cell stays (a student runs them all); what the site hides is folded in Jupyter.
+    assert hidden["x = 'remove-cell'"] == {}
+    assert hidden["x = 'hide-input'"] == {"source_hidden": True}
+    assert hidden["x = 'remove-output'"] == {"outputs_hidden": True}
+    assert hidden["x = 'hide-cell'"] == {"source_hidden": True, "outputs_hidden": True}
+
+
 def test_definition_lists_become_bullet_lists(tmp_path):
     student, _ = convert(tmp_path, ["# Demo\n\nBatch\n: the $m$ examples of one step, {cite:t}`ioffe2015batch`.\n"])
     assert (f"- **Batch**: the $m$ examples of one step, Ioffe and Szegedy ([2015]({site_url()}references.html))."
