@@ -88,15 +88,16 @@ def _doc_path(root, doc):
 
 
 def _markdown_cells(path):
-    """[(cell index, markdown source)] of a notebook, or [(None, text)] of a .md page."""
+    """The markdown sources of a page: a notebook's markdown cells, or a .md file's text."""
     if path.suffix == ".md":
         text = path.read_text()
         if text.startswith("---\n"):  # front matter
             end = text.find("\n---", 4)
             text = "\n" * text[:end + 4].count("\n") + text[end + 4:] if end > 0 else text
-        return [(None, text)]
+        return [text]
     nb = nbformat.read(path, as_version=4)
-    return [(i, c.source) for i, c in enumerate(nb.cells) if c.cell_type == "markdown"]
+    # A remove-cell markdown cell is on neither the site nor in the student edition: it numbers nothing.
+    return [c.source for c in nb.cells if c.cell_type == "markdown" and "remove-cell" not in c.metadata.get("tags", [])]
 
 
 @dataclasses.dataclass
@@ -141,7 +142,6 @@ class Book:
         self.site_url = baseurl.rstrip("/") + "/"
 
         extensions = set(self.config.get("parse", {}).get("myst_enable_extensions", []))
-        self.substitutions = self.config.get("parse", {}).get("myst_substitutions", {}) or {}
         from markdown_it.renderer import RendererHTML
         from myst_parser.config.main import MdParserConfig
         from myst_parser.parsers.mdit import create_md_parser
@@ -180,7 +180,7 @@ class Book:
 
     def _collect(self, doc):
         counters = {"exercise": 0, "equation": 0}
-        for _, text in _markdown_cells(self.paths[doc]):
+        for text in _markdown_cells(self.paths[doc]):
             self._collect_text(doc, text, counters)
         if doc not in self.titles:
             raise ConversionError(f"{self.paths[doc].relative_to(self.root)} has no heading to take its title from")
@@ -345,7 +345,6 @@ class Chapter:
         self.cell = None
         self.attachments = {}
         self.gated_solution = None
-        self.anchors = set()
         self.used_ids = set()
 
     # -- names and errors
@@ -389,14 +388,12 @@ class Chapter:
             elif tok.type in VERBATIM_BLOCKS:
                 out.append(block)
             elif tok.type == "myst_target":
-                self.anchors.add(_make_id(tok.content))
                 out.append(f'<a id="{_make_id(tok.content)}"></a>\n')
             elif tok.type in ("myst_line_comment", "myst_block_break"):
                 pass  # comments and block breaks are not shown on the site either
             elif tok.type == "math_block_label":
                 self.equation_count += 1
                 number = self.book.number(self.doc, self.equation_count)
-                self.anchors.add(_make_id(tok.info))
                 out.append(f'<a id="{_make_id(tok.info)}"></a>\n\n$$\n{tok.content.strip()}\n\\tag{{{number}}}\n$$')
             elif tok.type == "amsmath":
                 out.append(f"$$\n{tok.content.strip()}\n$$")
@@ -430,9 +427,8 @@ class Chapter:
         for t in inline_tokens:
             for c in t.children or []:
                 if c.type == "substitution_inline":
-                    raise self.error(f"substitution {{{{ {c.content} }}}}: define it in _config.yml "
-                                     "parse.myst_substitutions" if c.content not in self.book.substitutions else
-                                     f"substitution {{{{ {c.content} }}}} is not supported by the student edition")
+                    raise self.error(f"substitution {{{{ {c.content} }}}}: the student edition does not expand "
+                                     "substitutions; write the text out")
                 if c.type == "footnote_ref":
                     raise self.error("footnotes ([^name]) cannot be shown in a notebook; write the note inline")
                 if c.type == "link_open":
@@ -582,7 +578,6 @@ class Chapter:
             if "label" in options:
                 self.equation_count += 1
                 number = self.book.number(self.doc, self.equation_count)
-                self.anchors.add(_make_id(options["label"]))
                 return f'<a id="{_make_id(options["label"])}"></a>\n\n$$\n{math}\n\\tag{{{number}}}\n$$'
             return f"$$\n{math}\n$$"
         if name in CODE_DIRECTIVES:
@@ -603,7 +598,6 @@ class Chapter:
             raise self.error(f"{{{name}}} without a title")
         anchor = ""
         if "name" in options:
-            self.anchors.add(_make_id(options["name"]))
             anchor = f'<a id="{_make_id(options["name"])}"></a>\n\n'
         title = self.inline(title, self.book.md.parseInline(title))
         return anchor + _blockquote(f"**{title}**\n\n{self.convert(body).strip(chr(10))}")
@@ -618,7 +612,6 @@ class Chapter:
         level = "#" * min(self.heading_level + 1, 6)
         anchor = ""
         if "label" in options:
-            self.anchors.add(_make_id(options["label"]))
             anchor = f'<a id="{_make_id(options["label"])}"></a>\n\n'
         statement = self.convert(body).strip("\n")
         self.exercises.append(Exercise(options.get("label"), number, title, statement, self.cell))
