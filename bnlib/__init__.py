@@ -22,27 +22,41 @@ from .alternatives import group_norm, instance_norm, layer_norm, rms_norm
 from .backprop import batchnorm_backward, batchnorm_backward_compact
 from .batchnorm import BNCache, batchnorm_forward, batchnorm_inference
 from .compare import compare
+from .conventions import KERAS_EPS, TORCH_EPS, keras_moving_stats, paper_population_stats, torch_running_stats
 from .data import Dataset, load_dataset, load_digits
 from .errors import MismatchError
 from .fast import FastBNCache, batchnorm_backward_fast, batchnorm_forward_fast
-from .folding import fold_batchnorm
+from .folding import batchnorm_affine, fold_batchnorm, fold_batchnorm_into_next
 from .glue import glue
-from .gradcheck import numeric_gradient, rel_error
+from .gradcheck import magnitude, numeric_gradient, rel_error
 from .layer import BatchNorm, update_moving_stats
 from .mlp import MLP, landscape_probe, sweep, train
+from .regression import (
+    gradient_descent,
+    hessian_condition_number,
+    iterations_to_converge,
+    layer_hessian,
+    least_squares_fit,
+    max_stable_learning_rate,
+    regression_hessian,
+    regression_loss,
+)
 from .stats import batch_mean, batch_variance, standardize
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "KERAS_EPS",
+    "MLP",
+    "TORCH_EPS",
     "BNCache",
     "BatchNorm",
     "Dataset",
     "FastBNCache",
-    "MLP",
     "MismatchError",
     "batch_mean",
     "batch_variance",
+    "batchnorm_affine",
     "batchnorm_backward",
     "batchnorm_backward_compact",
     "batchnorm_backward_fast",
@@ -51,18 +65,31 @@ __all__ = [
     "batchnorm_inference",
     "compare",
     "fold_batchnorm",
+    "fold_batchnorm_into_next",
     "glue",
+    "gradient_descent",
     "group_norm",
+    "hessian_condition_number",
     "instance_norm",
+    "iterations_to_converge",
+    "keras_moving_stats",
     "landscape_probe",
+    "layer_hessian",
     "layer_norm",
+    "least_squares_fit",
     "load_dataset",
     "load_digits",
+    "magnitude",
+    "max_stable_learning_rate",
     "numeric_gradient",
+    "paper_population_stats",
+    "regression_hessian",
+    "regression_loss",
     "rel_error",
     "rms_norm",
     "standardize",
     "sweep",
+    "torch_running_stats",
     "train",
     "update_moving_stats",
 ]

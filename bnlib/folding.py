@@ -10,10 +10,11 @@ In inference mode BN is a fixed affine map per unit, so Dense -> BN is one Dense
 
 import numpy as np
 
+from .conventions import KERAS_EPS
 from .layer import as_stat
 from .validation import check_eps
 
-__all__ = ["fold_batchnorm"]
+__all__ = ["batchnorm_affine", "fold_batchnorm", "fold_batchnorm_into_next"]
 
 
 def fold_batchnorm(W, b, gamma, beta, moving_mean, moving_var, eps=1e-3):
@@ -51,5 +52,66 @@ def fold_batchnorm(W, b, gamma, beta, moving_mean, moving_var, eps=1e-3):
         raise ValueError("moving_var must be >= 0 everywhere; a variance cannot be negative.")
     if eps == 0 and np.any(moving_var == 0):
         raise ValueError("moving_var has a zero entry and eps=0, so the scale is undefined; use eps > 0.")
+    scale, shift = _affine(gamma, beta, moving_mean, moving_var, eps)
+    return W * scale, b * scale + shift
+
+
+# ---- added for issue 14 ----
+
+def _affine(gamma, beta, moving_mean, moving_var, eps):
+    """Unchecked kernel: scale = gamma / sqrt(moving_var + eps), shift = beta - scale * moving_mean."""
     scale = gamma / np.sqrt(moving_var + eps)
-    return W * scale, (b - moving_mean) * scale + beta
+    return scale, beta - scale * moving_mean
+
+
+def _checked_stats(gamma, beta, moving_mean, moving_var, eps, n):
+    n = as_stat(gamma, "gamma").size if n is None else n
+    stats = [as_stat(v, name, n) for v, name in ((gamma, "gamma"), (beta, "beta"),
+                                                  (moving_mean, "moving_mean"), (moving_var, "moving_var"))]
+    eps = check_eps(eps)
+    if np.any(stats[3] < 0):
+        raise ValueError("moving_var must be >= 0 everywhere; a variance cannot be negative.")
+    if eps == 0 and np.any(stats[3] == 0):
+        raise ValueError("moving_var has a zero entry and eps=0, so the scale is undefined; use eps > 0.")
+    return (*stats, eps)
+
+
+def batchnorm_affine(gamma, beta, moving_mean, moving_var, eps=KERAS_EPS):
+    """Inference-mode BN as one affine map per unit: BN(x) = scale * x + shift (Algorithm 2, step 11).
+
+    gamma, beta, moving_mean, moving_var: (n,) the layer's weights; eps: its epsilon (Keras 1e-3).
+    Returns (scale, shift), each (n,):  scale = gamma / sqrt(moving_var + eps),
+    shift = beta - scale * moving_mean. Ioffe & Szegedy (2015), Algorithm 2, step 11 replaces the
+    layer by this map; merging it into a neighbouring Dense layer is :func:`fold_batchnorm` (BN
+    after the Dense layer) or :func:`fold_batchnorm_into_next` (BN before it).
+    Taught in chapter 4.
+    """
+    gamma, beta, moving_mean, moving_var, eps = _checked_stats(gamma, beta, moving_mean, moving_var, eps, None)
+    return _affine(gamma, beta, moving_mean, moving_var, eps)
+
+
+def fold_batchnorm_into_next(gamma, beta, moving_mean, moving_var, W, b, eps=KERAS_EPS):
+    """Fold an inference-mode BN into the Dense layer AFTER it: BN -> Dense(W, b) becomes Dense(W', b').
+
+    This is the fold for BN placed after an activation (Dense -> ReLU -> BN -> Dense), where the
+    activation stands between BN and the Dense layer before it.
+    gamma, beta, moving_mean, moving_var: (n,) the BN weights;  eps: its epsilon.
+    W: (n, n_out) the next Dense kernel, y = x @ W + b;  b: (n_out,) its bias, or None.
+    Returns (W_folded (n, n_out), b_folded (n_out,)) with  BN_inference(x) @ W + b == x @ W_folded + b_folded:
+    W_folded = scale[:, None] * W (row j scaled by scale_j),  b_folded = shift @ W + b.
+    Raises ValueError for a W whose rows do not match the n units of the BN layer.
+    Taught in chapter 4.
+    """
+    W = np.asarray(W, dtype=np.float64)
+    if W.ndim != 2:
+        raise ValueError(f"W must be a Dense kernel of shape (n, n_out) (y = x @ W + b), got shape {W.shape}.")
+    if not np.all(np.isfinite(W)):
+        raise ValueError("W contains NaN or inf; the kernel must be finite.")
+    n, n_out = W.shape
+    if as_stat(gamma, "gamma").size != n:
+        raise ValueError(f"W has {n} rows but the BN layer has {as_stat(gamma, 'gamma').size} units; the next "
+                         "Dense kernel must have one row per BN unit, shape (n, n_out).")
+    b = np.zeros(n_out) if b is None else as_stat(b, "b", n_out)
+    gamma, beta, moving_mean, moving_var, eps = _checked_stats(gamma, beta, moving_mean, moving_var, eps, n)
+    scale, shift = _affine(gamma, beta, moving_mean, moving_var, eps)
+    return scale[:, None] * W, shift @ W + b
