@@ -18,7 +18,7 @@ The maths is numpy; ``keras_ref`` is the only module that touches TensorFlow/Ker
 The names below are the public API; import them explicitly, e.g. ``from bnlib import batchnorm_forward``.
 """
 
-from .alternatives import group_norm, instance_norm, layer_norm, rms_norm
+from .alternatives import group_norm, instance_norm, layer_norm, rms_norm, statistics_sets
 from .backprop import batchnorm_backward, batchnorm_backward_compact
 from .batchnorm import BNCache, batchnorm_forward, batchnorm_inference
 from .compare import compare
@@ -29,7 +29,18 @@ from .folding import fold_batchnorm
 from .glue import glue
 from .gradcheck import numeric_gradient, rel_error
 from .layer import BatchNorm, update_moving_stats
-from .mlp import MLP, landscape_probe, sweep, train
+from .mlp import (
+    MLP,
+    MLPParams,
+    init_params,
+    landscape_probe,
+    mlp_backward,
+    mlp_forward,
+    mlp_logits,
+    sgd_step,
+    sweep,
+    train,
+)
 from .stats import batch_mean, batch_variance, standardize
 
 __version__ = "0.1.0"
@@ -40,6 +51,7 @@ __all__ = [
     "Dataset",
     "FastBNCache",
     "MLP",
+    "MLPParams",
     "MismatchError",
     "batch_mean",
     "batch_variance",
@@ -53,15 +65,21 @@ __all__ = [
     "fold_batchnorm",
     "glue",
     "group_norm",
+    "init_params",
     "instance_norm",
     "landscape_probe",
     "layer_norm",
     "load_dataset",
     "load_digits",
+    "mlp_backward",
+    "mlp_forward",
+    "mlp_logits",
     "numeric_gradient",
     "rel_error",
     "rms_norm",
+    "sgd_step",
     "standardize",
+    "statistics_sets",
     "sweep",
     "train",
     "update_moving_stats",
