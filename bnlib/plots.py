@@ -214,7 +214,7 @@ def plot_statistics_sets(ax, method, m=4, c=8, groups=2, xlabel=True):
         ax.set_xlabel("channel k")
     ax.set_ylabel("example i")
     title = _SET_TITLES[method] + (f", G = {groups}" if method == "group" else "")
-    ax.set_title(f"{title}: {labels.max() + 1} sets", loc="left")
+    ax.set_title(f"{title}: {labels.max() + 1} sets")
     return ax
 
 
@@ -357,18 +357,22 @@ def plot_sweep(ax, values, results, labels, xlabel, title=None, logx=True, ylabe
 def _finish(ax, xlabel, ylabel, title=None, **legend_kw):
     """Axis labels, a light grid, the legend and an optional title: the common ending of the training plots.
 
-    The legend sits below the axis label, in one row, so it never covers a curve (remove it from the
-    upper panels of a stack with ``ax.get_legend().remove()`` when the lowest one explains the lines).
+    The legend sits below the axes, in one row, so it never covers a curve (remove it from the upper
+    panels of a stack with ``ax.get_legend().remove()`` when the lowest one explains the lines). An
+    upper panel of a stack that shares its x axis (``plt.subplots(n, 1, sharex=True)``) has no tick
+    labels, so it gets no x label either, and its legend sits right under it.
     """
     from matplotlib.transforms import ScaledTranslation
 
-    ax.set_xlabel(xlabel)
+    inner = not ax.xaxis.get_tick_params().get("labelbottom", True)
+    if not inner:
+        ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3)
-    # Anchored a fixed distance (in inches) below the axes, under the tick labels and the axis label.
-    below = ax.transAxes + ScaledTranslation(0, -0.6, ax.figure.dpi_scale_trans)
+    # Anchored a fixed distance (in inches) below the axes: under the tick labels and the axis label.
+    below = ax.transAxes + ScaledTranslation(0, -0.1 if inner else -0.6, ax.figure.dpi_scale_trans)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0), bbox_transform=below, ncols=2,
               frameon=False, **legend_kw)
     if title:
-        ax.set_title(title, loc="left")
+        ax.set_title(title)
     return ax
