@@ -18,7 +18,7 @@ The maths is numpy; ``keras_ref`` is the only module that touches TensorFlow/Ker
 The names below are the public API; import them explicitly, e.g. ``from bnlib import batchnorm_forward``.
 """
 
-from .alternatives import group_norm, instance_norm, layer_norm, rms_norm
+from .alternatives import group_norm, instance_norm, layer_norm, rms_norm, statistics_sets
 from .backprop import batchnorm_backward, batchnorm_backward_compact
 from .batchnorm import BNCache, batchnorm_forward, batchnorm_inference
 from .compare import compare
@@ -30,7 +30,18 @@ from .folding import batchnorm_affine, fold_batchnorm, fold_batchnorm_into_next
 from .glue import glue
 from .gradcheck import magnitude, numeric_gradient, rel_error
 from .layer import BatchNorm, update_moving_stats
-from .mlp import MLP, landscape_probe, sweep, train
+from .mlp import (
+    MLP,
+    MLPParams,
+    init_params,
+    landscape_probe,
+    mlp_backward,
+    mlp_forward,
+    mlp_logits,
+    sgd_step,
+    sweep,
+    train,
+)
 from .regression import (
     gradient_descent,
     hessian_condition_number,
@@ -43,17 +54,16 @@ from .regression import (
 )
 from .stats import batch_mean, batch_variance, standardize
 
-__version__ = "0.1.0"
-
 __all__ = [
-    "KERAS_EPS",
-    "MLP",
-    "TORCH_EPS",
     "BNCache",
     "BatchNorm",
     "Dataset",
     "FastBNCache",
+    "KERAS_EPS",
+    "MLP",
+    "MLPParams",
     "MismatchError",
+    "TORCH_EPS",
     "batch_mean",
     "batch_variance",
     "batchnorm_affine",
@@ -70,6 +80,7 @@ __all__ = [
     "gradient_descent",
     "group_norm",
     "hessian_condition_number",
+    "init_params",
     "instance_norm",
     "iterations_to_converge",
     "keras_moving_stats",
@@ -81,13 +92,18 @@ __all__ = [
     "load_digits",
     "magnitude",
     "max_stable_learning_rate",
+    "mlp_backward",
+    "mlp_forward",
+    "mlp_logits",
     "numeric_gradient",
     "paper_population_stats",
     "regression_hessian",
     "regression_loss",
     "rel_error",
     "rms_norm",
+    "sgd_step",
     "standardize",
+    "statistics_sets",
     "sweep",
     "torch_running_stats",
     "train",

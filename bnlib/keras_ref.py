@@ -673,3 +673,23 @@ def keras_bn_after_activation(x, W1, b1, W2, b2, bn_weights=None, eps=1e-3, acti
         bn.set_weights([np.asarray(w, dtype=dtype) for w in bn_weights])
     a_out, a_tilde_out, out = (np.asarray(t) for t in model(np.asarray(x, dtype=dtype), training=training))
     return KerasBNAfterActivation(a_out, a_tilde_out, out)
+
+
+# ---- added for issue 14 (ch5-7) ----
+
+def keras_batchnorm_masked(a, mask=None, gamma=None, beta=None, eps=1e-3):
+    """One training-mode call of ``keras.layers.BatchNormalization`` on a padded sequence batch.
+
+    a:    (m, T, c) numpy array, sequences padded to T steps; float64 runs a float64 layer, else float32.
+    mask: (m, T) bool, True at the valid (example, step) pairs; or None, so that padding counts as data.
+          Passed as the call's ``mask``: Keras then computes the statistics over the valid pairs only.
+    gamma, beta: (c,) or None for Keras's 1 and 0;  eps: the layer's ``epsilon``.
+    Returns KerasBN. The layer is built with ``momentum=0``, so the moving statistics read back after
+    the call are exactly the batch statistics the call used (moving = momentum * moving + (1 - momentum)
+    * batch): one mean and one variance per feature c, pooled over examples and time steps (chapter 7).
+    """
+    dtype = _layer_dtype(a)
+    layer = _make_bn(np.shape(a), dtype, gamma, beta, None, None, eps, 0.0, -1)
+    x = np.asarray(a, dtype=dtype)
+    out = layer(x, training=True) if mask is None else layer(x, training=True, mask=np.asarray(mask, dtype=bool))
+    return _read(layer, np.asarray(out))

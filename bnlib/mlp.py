@@ -307,6 +307,8 @@ class MLPCache:
     layers: L tuples (dense cache, BN statistics or None, sigmoid cache), then the output Dense cache.
     loss_cache: from :func:`softmax_cross_entropy_forward`, or None if no labels were given.
     training: True if BN used batch statistics (only then is a backward pass possible).
+    dense_outputs: L arrays (m, n_l), z^[l] = a^[l-1] W^[l] (+ b^[l]): what BN receives (chapter 5
+                   measures how it drifts during training); the same arrays as sigmoid_inputs without BN.
     """
 
     logits: np.ndarray
@@ -314,6 +316,7 @@ class MLPCache:
     layers: tuple
     loss_cache: tuple | None
     training: bool
+    dense_outputs: tuple = ()
 
     @property
     def batch_stats(self):
@@ -361,9 +364,10 @@ def mlp_logits(params, X, moving=None, eps=1e-3):
 
 def _logits(params, X, moving, eps):
     """:func:`mlp_logits` after its argument checks (the training loop checks its data once)."""
-    a, layers, s_list = X, [], []
+    a, layers, s_list, z_list = X, [], [], []
     for i in range(len(params.W) - 1):
         z, dcache = dense_forward(a, params.W[i], params.b[i])
+        z_list.append(z)
         bcache = None
         if not params.batchnorm:
             s = z
@@ -376,7 +380,7 @@ def _logits(params, X, moving, eps):
         s_list.append(s)
     logits, dcache = dense_forward(a, params.W[-1], params.b[-1])
     layers.append(dcache)
-    return logits, MLPCache(logits, tuple(s_list), tuple(layers), None, moving is None)
+    return logits, MLPCache(logits, tuple(s_list), tuple(layers), None, moving is None, tuple(z_list))
 
 
 def mlp_forward(params, X, y, moving=None, eps=1e-3):
@@ -393,7 +397,8 @@ def mlp_forward(params, X, y, moving=None, eps=1e-3):
 def _add_loss(cache, y):
     """(loss, the MLPCache with its loss cache) for checked labels y."""
     loss, lcache = softmax_cross_entropy_forward(cache.logits, y)
-    return loss, MLPCache(cache.logits, cache.sigmoid_inputs, cache.layers, lcache, cache.training)
+    return loss, MLPCache(cache.logits, cache.sigmoid_inputs, cache.layers, lcache, cache.training,
+                          cache.dense_outputs)
 
 
 def mlp_backward(cache):
@@ -444,8 +449,9 @@ class LandscapeProbe:
     step_sizes: (k,) the steps eta tried;  losses: (k,) L(theta - eta g) on the probe's batch.
     loss_range: max - min of the losses (with L(theta) included): "loss variation".
     grad_change: max_eta ||grad L(theta - eta g) - g||: how far the gradient moves ("gradient predictiveness").
-    smoothness: max_eta ||grad L(theta - eta g) - g|| / ||eta g||: an effective beta-smoothness
-                (a local Lipschitz constant of the gradient).
+    smoothness: max_eta ||grad L(theta - eta g) - g|| / ||eta g||: an effective smoothness, the
+                Lipschitz constant of the gradient measured along the gradient direction (what
+                Santurkar et al. call "effective beta-smoothness"; their beta is not BN's shift).
     """
 
     step_sizes: np.ndarray
@@ -538,6 +544,10 @@ class MLP:
     def sigmoid_inputs(self, X):
         """The L sigmoid inputs s^[l] (m, n_l) on the batch X, in training mode (as a training step sees X)."""
         return mlp_logits(self.params, X, eps=self.eps)[1].sigmoid_inputs
+
+    def dense_outputs(self, X):
+        """The L hidden Dense outputs z^[l] (m, n_l) on the batch X (BN's inputs), in training mode."""
+        return mlp_logits(self.params, X, eps=self.eps)[1].dense_outputs
 
 
 @dataclass(frozen=True)
@@ -662,12 +672,14 @@ class Sweep:
     accuracy: (k, 2) final test accuracy, column 0 without BN, column 1 with BN.
     loss: (k, 2) mean training mini-batch loss over the last tenth of the run (at least one step), same
           columns.
+    models: k pairs (plain MLP, BN MLP), the trained networks (e.g. for their weight norms, chapter 6).
     """
 
     setting: str
     values: np.ndarray
     accuracy: np.ndarray
     loss: np.ndarray
+    models: tuple = ()
 
 
 def sweep(data, setting, values, steps, **kwargs):
@@ -691,9 +703,12 @@ def sweep(data, setting, values, steps, **kwargs):
     if not values:
         raise ValueError("values must hold at least one value of the swept setting.")
     kwargs["record_every"] = max(1, steps - max(1, steps // 10))
-    acc, loss = np.zeros((len(values), 2)), np.zeros((len(values), 2))
+    acc, loss, models = np.zeros((len(values), 2)), np.zeros((len(values), 2)), []
     for i, v in enumerate(values):
+        pair = []
         for j, bn in enumerate((False, True)):
-            _, h = train(data, bn, steps, **{**kwargs, setting: v})
+            model, h = train(data, bn, steps, **{**kwargs, setting: v})
             acc[i, j], loss[i, j] = h.test_accuracy[-1], h.loss[-1]
-    return Sweep(setting, np.array(values), acc, loss)
+            pair.append(model)
+        models.append(tuple(pair))
+    return Sweep(setting, np.array(values), acc, loss, tuple(models))
