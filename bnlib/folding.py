@@ -10,13 +10,13 @@ In inference mode BN is a fixed affine map per unit, so Dense -> BN is one Dense
 
 import numpy as np
 
-from .layer import as_stat
-from .validation import check_eps
+from .defaults import KERAS_EPS
+from .validation import as_numeric, as_stat, check_eps, check_finite, check_variance, check_zero_variance, float_dtype
 
 __all__ = ["fold_batchnorm"]
 
 
-def fold_batchnorm(W, b, gamma, beta, moving_mean, moving_var, eps=1e-3):
+def fold_batchnorm(W, b, gamma, beta, moving_mean, moving_var, eps=KERAS_EPS):
     """Fold an inference-mode BN into the preceding Dense layer.
 
     W: (n_in, n) Dense kernel, y = a @ W + b.   b: (n,) Dense bias, or None (use_bias=False).
@@ -28,18 +28,11 @@ def fold_batchnorm(W, b, gamma, beta, moving_mean, moving_var, eps=1e-3):
     Only valid for inference: in training mode BN uses each batch's own statistics.
     Taught in chapter 4.
     """
-    try:
-        W = np.asarray(W)
-    except Exception as exc:
-        raise TypeError(f"W must be a numeric array of shape (n_in, n); numpy could not convert it ({exc}).") from None
-    if W.dtype == object or not np.issubdtype(W.dtype, np.number) or np.iscomplexobj(W):
-        raise TypeError(f"W must be a real numeric array of shape (n_in, n), got dtype {W.dtype}.")
+    W = as_numeric(W, "W", " of shape (n_in, n)")
     if W.ndim != 2:
         raise ValueError(f"W must be a Dense kernel of shape (n_in, n) (y = a @ W + b), got shape {W.shape}.")
-    if not np.issubdtype(W.dtype, np.floating):
-        W = W.astype(np.float64)
-    if not np.all(np.isfinite(W)):
-        raise ValueError("W contains NaN or inf; the kernel must be finite.")
+    W = W.astype(float_dtype(W.dtype), copy=False)
+    check_finite(W, "W")
     n = W.shape[1]
     b = np.zeros(n, dtype=W.dtype) if b is None else as_stat(b, "b", n)
     gamma = as_stat(gamma, "gamma", n)
@@ -47,9 +40,7 @@ def fold_batchnorm(W, b, gamma, beta, moving_mean, moving_var, eps=1e-3):
     moving_mean = as_stat(moving_mean, "moving_mean", n)
     moving_var = as_stat(moving_var, "moving_var", n)
     eps = check_eps(eps)
-    if np.any(moving_var < 0):
-        raise ValueError("moving_var must be >= 0 everywhere; a variance cannot be negative.")
-    if eps == 0 and np.any(moving_var == 0):
-        raise ValueError("moving_var has a zero entry and eps=0, so the scale is undefined; use eps > 0.")
+    check_variance(moving_var, "moving_var")
+    check_zero_variance(moving_var, eps, "moving_var has a zero entry")
     scale = gamma / np.sqrt(moving_var + eps)
     return W * scale, (b - moving_mean) * scale + beta
