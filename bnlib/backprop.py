@@ -90,5 +90,5 @@ def batchnorm_backward_kernel(dout, cache):
     da = M * dout
     da -= dbeta.reshape(bshape)
     da -= cache.a_std * dgamma.reshape(bshape)
-    da *= (cache.gamma * (1.0 / np.sqrt(cache.var + cache.eps)) / M).reshape(bshape)
+    da *= (cache.gamma / (M * np.sqrt(cache.var + cache.eps))).reshape(bshape)
     return da, dgamma, dbeta

@@ -111,7 +111,7 @@ def batchnorm_forward_kernel(a, gamma, beta, eps, axis):
     a_std = a - mu
     var = (a_std * a_std).mean(axis=axes, keepdims=True)  # the biased variance, as np.var computes it
     check_zero_variance(var, eps)
-    a_std *= 1.0 / np.sqrt(var + eps)
+    a_std /= np.sqrt(var + eps)
     gamma = np.reshape(gamma, bshape)
     out = a_std * gamma
     out += np.reshape(beta, bshape)
