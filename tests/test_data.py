@@ -1,13 +1,14 @@
 """bnlib.data against scikit-learn's raw digits: the split is a deterministic, stratified partition."""
 
 import sys
+import types
 
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits as sk_load_digits
 
-import bnlib.keras_ref
-from bnlib.data import Dataset, load_dataset, load_digits, train_test_split
+import bnlib.data
+from bnlib import Dataset, load_dataset, load_digits, train_test_split
 
 
 def _sorted_rows(X):
@@ -51,11 +52,15 @@ def test_summary_and_default_switch():
 
 
 def test_mnist_switch_goes_through_keras_ref(monkeypatch):
-    # No download in the tests: the Keras loader is replaced by a stand-in with MNIST's layout.
-    fake = (np.zeros((6, 784)), np.arange(6) % 3, np.ones((2, 784)), np.array([0, 2]))
-    monkeypatch.setattr(bnlib.keras_ref, "keras_mnist", lambda: fake)
+    # No download in the tests: Keras's MNIST loader is replaced by a stand-in with MNIST's layout (uint8 images).
+    fake = ((np.zeros((6, 28, 28), np.uint8), np.arange(6) % 3),
+            (np.full((2, 28, 28), 255, np.uint8), np.array([0, 2])))
+    mnist = types.SimpleNamespace(load_data=lambda: fake)
+    stand_in = types.SimpleNamespace(datasets=types.SimpleNamespace(mnist=mnist))
+    monkeypatch.setattr(bnlib.data, "keras", lambda: stand_in)
     d = load_dataset("mnist")
     assert isinstance(d, Dataset) and d.name == "MNIST (Keras)" and d.X_train.shape == (6, 784)
+    assert d.X_test.max() == 1.0 and d.y_train.dtype == np.int64  # pixels / 255, labels as int64
 
 
 def test_missing_scikit_learn_gives_install_hint(monkeypatch):

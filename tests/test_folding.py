@@ -10,8 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bnlib import batchnorm_inference
-from bnlib.folding import fold_batchnorm
+from bnlib import batchnorm_inference, fold_batchnorm
 from bnlib.keras_ref import keras_dense, keras_train_dense_bn
 
 
@@ -29,6 +28,7 @@ def test_folded_dense_equals_dense_then_bn_inference(n_in, n, use_bias, seed):
                                rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.keras
 @pytest.mark.parametrize("use_bias", [True, False])
 def test_folding_a_trained_keras_model(use_bias):
     rng = np.random.default_rng(0)

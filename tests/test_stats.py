@@ -38,6 +38,7 @@ def test_standardize_gives_mean_0_std_1_with_its_ddof():
         assert var == pytest.approx(X.var(axis=0, ddof=ddof))
 
 
+@pytest.mark.keras
 def test_standardize_ddof0_matches_keras_normalization():
     rng = np.random.default_rng(3)
     X = rng.normal(5.0, 3.0, size=(40, 2))

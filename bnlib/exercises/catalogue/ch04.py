@@ -121,7 +121,8 @@ BN_INFERENCE = Exercise(
                 "sqrt(moving_var + eps).",
                 lambda a, mm, mv, g, b, eps: b + g * _inf_norm(a, mm, mv, eps, no_sqrt=True)),
     ) + _inference_affine(_inf_norm),
-    forbidden=("bnlib.batchnorm:batchnorm_inference", "bnlib.layer:*", "bnlib.folding:*", KERAS_REF),
+    forbidden=("bnlib.batchnorm:batchnorm_inference", "bnlib.batchnorm:batchnorm_inference_kernel", "bnlib.layer:*",
+               "bnlib.folding:*", KERAS_REF),
 )
 
 
@@ -178,5 +179,6 @@ FOLD = Exercise(
                 "its own factor gamma_j / sqrt(moving_var_j + eps): W * scale, broadcasting over rows.",
                 _fold_variant(rows=True)),
     ),
-    forbidden=("bnlib.folding:*", "bnlib.batchnorm:batchnorm_inference", "bnlib.layer:*", KERAS_REF),
+    forbidden=("bnlib.folding:*", "bnlib.batchnorm:batchnorm_inference", "bnlib.batchnorm:batchnorm_inference_kernel",
+               "bnlib.layer:*", KERAS_REF),
 )

@@ -1,14 +1,25 @@
-"""keras_ref.keras_batchnorm_callables, the Keras side of benchmarks/run.py, computes what the layer computes.
+"""benchmarks/run.py's Keras side computes what the layer computes.
 
 References: keras_batchnorm (one layer call) and keras_batchnorm_gradients (GradientTape), built
-independently of the callables, and bnlib's forward/backward. Float64 layers: tolerance 1e-10.
+independently of the benchmark's callables, and bnlib's forward/backward. Float64 layers: tolerance 1e-10.
 """
 
-import numpy as np
+import importlib.util
 
-from bnlib import batchnorm_forward
-from bnlib.backprop import batchnorm_backward
-from bnlib.keras_ref import keras_batchnorm, keras_batchnorm_callables, keras_batchnorm_gradients
+import numpy as np
+import pytest
+
+from bnlib import batchnorm_backward, batchnorm_forward
+from bnlib.keras_ref import keras_batchnorm, keras_batchnorm_gradients
+from booktools import ROOT
+
+pytestmark = [pytest.mark.keras]
+
+_spec = importlib.util.spec_from_file_location("benchmarks_run", ROOT / "benchmarks" / "run.py")
+run = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(run)  # benchmarks/ is a folder of scripts, not a package
+keras_batchnorm_callables = run.keras_batchnorm_callables
+
 
 TOL = {"rtol": 1e-10, "atol": 1e-10}
 

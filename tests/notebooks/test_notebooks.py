@@ -94,10 +94,26 @@ def test_one_imports_cell_and_no_tensorflow_in_notebooks(path):
         assert not re.search(r"^\s*(import|from)\s+(tensorflow|keras)\b", src, re.M), "Keras only via bnlib.keras_ref"
 
 
+# The one import path of each public name a chapter uses (README: "Layout"); bnlib's submodules are not it.
+CHAPTER_IMPORTS = {"bnlib", "bnlib.keras_ref", "bnlib.plots", "bnlib.exercises", "numpy", "matplotlib.pyplot"}
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_chapters_import_bnlib_only_through_its_faces(path):
+    code = ["".join(c["source"]) for c in load(path)["cells"] if c["cell_type"] == "code"]
+    imported = set()
+    for node in ast.walk(ast.parse(code[1])):
+        if isinstance(node, ast.Import):
+            imported |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            imported.add(node.module)
+    assert imported <= CHAPTER_IMPORTS, f"import from {sorted(imported - CHAPTER_IMPORTS)}; use {CHAPTER_IMPORTS}"
+
+
 def test_keras_lives_in_one_module():
     offenders = []
     for py in sorted((ROOT / "bnlib").rglob("*.py")):
-        if py.name == "keras_ref.py":
+        if py.parent.name == "keras_ref":
             continue
         tree = ast.parse(py.read_text())
         for node in ast.walk(tree):
@@ -127,6 +143,8 @@ def _run_nbval(path):
     )
 
 
+@pytest.mark.keras
+@pytest.mark.slow
 def test_nbval_fails_when_a_stored_number_drifts(tmp_path):
     """Change one digit of one stored output in a copy of chapter 1: nbval must fail on that cell."""
     nb = load(CHAPTERS / "01_normalizing_inputs.ipynb")
@@ -152,6 +170,8 @@ def test_nbval_fails_when_a_stored_number_drifts(tmp_path):
     assert f"Cell {target}" in result.stdout, result.stdout[-3000:]
 
 
+@pytest.mark.keras
+@pytest.mark.slow
 def test_nbval_passes_on_an_untouched_copy(tmp_path):
     """The same copy without the change passes, so the failure above is caused by the change alone."""
     original = CHAPTERS / "01_normalizing_inputs.ipynb"

@@ -1,24 +1,19 @@
-"""Every chapter's exercises follow the contract, and every worked solution scores full marks.
+"""Every chapter's exercises follow the notebook contract, and every worked solution scores full marks.
 
 For each chapter notebook that exists: each ``# ANSWER: <id>`` cell has its ``check("<id>", <id>)`` cell
-and a ``{solution}`` dropdown whose python code defines ``<id>``; that code, run after the notebook's
-imports cell, passes ``bnlib.exercises.check``. Chapters written later are covered automatically.
+and a ``{solution}`` dropdown whose python code defines ``<id>`` (bnlib.grading.contract); that code, run
+after the notebook's imports cell, passes ``bnlib.exercises.check``. Chapters written later are covered
+automatically.
 """
 
 import ast
-import re
 
 import pytest
 
-from bnlib.exercises import EXERCISES, check
+from bnlib.exercises import check
+from bnlib.exercises.catalogue import EXERCISES
+from bnlib.grading.contract import answer_cells, cell_source, check_source, solution_for
 from booktools import load, notebooks
-
-ANSWER = re.compile(r"^#\s*ANSWER:\s*(\w+)\s*$")
-FENCE = re.compile(r"^```python\n(.*?)\n```\s*$", re.S | re.M)
-
-
-def source(cell):
-    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
 
 
 def defined_names(code):
@@ -34,23 +29,12 @@ def defined_names(code):
 
 def exercises_of(path):
     """[(id, answer cell index, check cell index or None, solution code or None)] of one notebook."""
-    cells = load(path)["cells"]
+    nb = load(path)
     found = []
-    for i, cell in enumerate(cells):
-        match = ANSWER.match(source(cell).split("\n", 1)[0].strip()) if cell["cell_type"] == "code" else None
-        if not match:
-            continue
-        exercise_id = match.group(1)
-        check_cell = next((j for j, c in enumerate(cells) if c["cell_type"] == "code"
-                           and source(c).strip() == f'check("{exercise_id}", {exercise_id})'), None)
-        solution = None
-        for c in cells[i + 1:]:
-            if c["cell_type"] == "markdown" and "{solution}" in source(c):
-                code = "\n".join(FENCE.findall(source(c)))
-                if code and exercise_id in defined_names(code):
-                    solution = code
-                    break
-        found.append((exercise_id, i, check_cell, solution))
+    for answer in answer_cells(nb):
+        check_cell = next((j for j, c in enumerate(nb["cells"]) if c["cell_type"] == "code"
+                           and cell_source(c).strip() == check_source(answer.exercise_id)), None)
+        found.append((answer.exercise_id, answer.index, check_cell, solution_for(nb, answer)))
     return found
 
 
@@ -75,11 +59,12 @@ def test_each_chapter_has_its_exercises(path):
 def test_solution_scores_full_marks(path, item):
     exercise_id, index, check_cell, solution = item
     assert check_cell is not None and check_cell > index, f"no check cell after the answer cell of {exercise_id}"
-    assert solution is not None, f"no {{solution}} dropdown with python code defining {exercise_id}"
+    assert solution is not None and exercise_id in defined_names(solution), (
+        f"no {{solution}} dropdown with python code defining {exercise_id} after its answer cell")
     cells = load(path)["cells"]
     ns = {}
     imports_cell = [c for c in cells if c["cell_type"] == "code"][1]  # the code cell after the setup cell
-    exec(source(imports_cell), ns)  # solutions may use numpy and the names the imports cell brings in
+    exec(cell_source(imports_cell), ns)  # solutions may use numpy and the names the imports cell brings in
     for other_id, _, _, other in exercises_of(path):  # earlier solutions too (a value may use a function)
         exec(other or "", ns)
         if other_id == exercise_id:

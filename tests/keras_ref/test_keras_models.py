@@ -1,4 +1,4 @@
-"""Chapter 2's additions to bnlib: the Keras model Dense -> BatchNormalization -> Activation, and two plot helpers.
+"""bnlib.keras_ref.models: the Keras model Dense -> BatchNormalization -> Activation.
 
 The Keras model is checked against a hand derivation in plain numpy (not against bnlib), written from the
 notes' formulas: z = x @ W, mu = mean over the batch, sigma^2 = biased variance, a_tilde = beta + gamma * a_std,
@@ -6,14 +6,14 @@ and Keras's moving-average rule moving = momentum * moving + (1 - momentum) * ba
 float64 (a few roundings of O(1) numbers), 1e-5 in float32.
 """
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bnlib.keras_ref import keras_dense_bn
-from bnlib.plots import plot_gamma_beta, plot_unit_distribution
+
+pytestmark = [pytest.mark.keras]
 
 
 def by_hand(x, W, gamma, beta, eps, bias=None):
@@ -107,51 +107,3 @@ def test_keras_dense_bn_bad_input(kwargs, match):
     args = {"x": x, "W": W} | kwargs
     with pytest.raises(ValueError, match=match):
         keras_dense_bn(**args)
-
-
-def test_plot_unit_distribution_draws_histogram_mean_and_std_lines():
-    values = np.random.default_rng(0).normal(3.0, 2.0, size=(50, 1))
-    fig, ax = plt.subplots()
-    assert plot_unit_distribution(ax, values, "before BN", bins=10) is ax
-    heights = [p.get_height() for p in ax.patches]
-    assert len(heights) == 10 and sum(heights) == 50
-    v = values[:, 0]
-    mean, std = np.mean(v), np.sqrt(np.mean((v - np.mean(v)) ** 2))
-    xs = sorted(line.get_xdata()[0] for line in ax.lines if len(line.get_xdata()))
-    np.testing.assert_allclose(xs, [mean - std, mean, mean + std], rtol=1e-12)
-    assert ax.get_title() == "before BN"
-    plt.close(fig)
-
-
-def test_plot_gamma_beta_one_step_histogram_and_mean_line_per_setting():
-    a_std = np.random.default_rng(1).normal(size=40)
-    pairs = [(1.0, 0.0), (2.0, 1.0), (-0.5, -2.0)]
-    fig, ax = plt.subplots()
-    plot_gamma_beta(ax, a_std, pairs, bins=12)
-    assert len(ax.patches) == 3  # one step outline per setting
-    betas = sorted(line.get_xdata()[0] for line in ax.lines)
-    assert betas == [-2.0, 0.0, 1.0]
-    labels = [t.get_text() for t in ax.get_legend().get_texts()]
-    assert labels == ["γ = 1, β = 0", "γ = 2, β = 1", "γ = -0.5, β = -2"]
-    plt.close(fig)
-
-
-@pytest.mark.parametrize("values, match", [
-    (np.ones((5, 2)), "one unit's values"),
-    (np.ones(1), "m >= 2"),
-    (np.array([1.0, np.nan, 2.0]), "NaN or inf"),
-])
-def test_plot_helpers_bad_values(values, match):
-    fig, ax = plt.subplots()
-    with pytest.raises(ValueError, match=match):
-        plot_unit_distribution(ax, values, "t")
-    with pytest.raises(ValueError, match=match):
-        plot_gamma_beta(ax, values, [(1.0, 0.0)])
-    plt.close(fig)
-
-
-def test_plot_gamma_beta_needs_a_setting():
-    fig, ax = plt.subplots()
-    with pytest.raises(ValueError, match="at least one"):
-        plot_gamma_beta(ax, np.arange(4.0), [])
-    plt.close(fig)

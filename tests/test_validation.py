@@ -1,4 +1,8 @@
-"""Bad input gets a clear error naming the argument and the fix: one test per kind of mistake."""
+"""bnlib.validation: bad input gets a clear error naming the argument, one policy everywhere.
+
+TypeError for the wrong kind of argument, ValueError for a wrong value; one dtype rule. The checks are
+exercised through the public functions that use them (one test per kind of mistake).
+"""
 
 import numpy as np
 import pytest
@@ -6,6 +10,8 @@ import pytest
 from bnlib import batch_mean, batch_variance, batchnorm_forward, batchnorm_inference, standardize
 
 A = np.array([[1.0, 2.0], [3.0, 5.0], [4.0, 9.0]])
+
+
 G, B = np.ones(2), np.zeros(2)
 
 

@@ -23,15 +23,12 @@ import pathlib
 import re
 import shutil
 import subprocess
-import sys
 import warnings
 
 import pytest
 
+import run_as_colab
 from booktools import ROOT, install_spec, notebooks
-
-sys.path.insert(0, str(ROOT / "tools"))
-import run_as_colab  # noqa: E402
 
 # Colab's own IPython (the notes: Colab pins 7.34); the rest are pinned in requirements.txt.
 COLAB_EXTRA_PINS = ["ipython==7.34.0"]
