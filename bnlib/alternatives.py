@@ -100,7 +100,7 @@ def layer_norm(a, gamma, beta, eps=KERAS_EPS, axis=-1):
     Raises ValueError if the normalized axes hold a single value (n = 1): the output would be beta.
     Taught in chapter 7.
     """
-    arr = as_batch(a)
+    arr = as_batch(a, one_dim="example")
     axes = _norm_axes(arr, axis)
     eps = check_eps(eps)
     g = _check_span_param(gamma, "gamma", arr, axes)
@@ -149,7 +149,7 @@ def group_norm(a, groups, gamma, beta, eps=KERAS_EPS, axis=-1):
     Raises ValueError if G does not divide c, or if a group holds a single value (output would be beta).
     Taught in chapter 7.
     """
-    arr = as_batch(a)
+    arr = as_batch(a, one_dim="example")
     ax = feature_axis(arr, axis)
     eps = check_eps(eps)
     groups = _check_groups(groups, arr.shape[ax], ax)
@@ -168,7 +168,7 @@ def instance_norm(a, gamma, beta, eps=KERAS_EPS, axis=-1):
     Raises ValueError for a dense (m, n) input: each (example, channel) is one value, the output would be beta.
     Taught in chapter 7.
     """
-    arr = as_batch(a)
+    arr = as_batch(a, one_dim=None)  # it needs positions besides the channels: no reshape of one vector does
     ax = feature_axis(arr, axis)
     eps = check_eps(eps)
     if arr.size // (arr.shape[0] * arr.shape[ax]) < 2:
@@ -194,7 +194,7 @@ def rms_norm(a, gamma, eps=RMS_EPS, axis=-1):
     Raises ValueError if eps = 0 and an example is all zeros (0/0).
     Taught in chapter 7.
     """
-    arr = as_batch(a)
+    arr = as_batch(a, one_dim="example")
     axes = _norm_axes(arr, axis)
     eps = check_eps(eps, default=RMS_EPS)
     g = _check_span_param(gamma, "gamma", arr, axes)

@@ -72,7 +72,7 @@ def as_numeric(x, name, shape=""):
         raise TypeError(f"{name} must be real-valued, got complex dtype {arr.dtype}.")
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise TypeError(
-            f"{name} must be a real numeric array{shape}, got dtype {arr.dtype}. If it holds numbers stored "
+            f"{name} must be a numeric array{shape}, got dtype {arr.dtype}. If it holds numbers stored "
             f"as text, convert it first: np.asarray({name}, dtype=float)."
         )
     return arr
@@ -154,17 +154,27 @@ def check_finite(arr, name="a"):
         )
 
 
-def as_batch(a, name="a", min_ndim=2, finite=True):
+_ONE_DIM_FIXES = {
+    "unit": " For the values of one unit, use {name}.reshape(-1, 1) to get shape (m, 1).",
+    "example": " For the features of one example, use {name}.reshape(1, -1) to get shape (1, n).",
+    None: "",
+}
+
+
+def as_batch(a, name="a", min_ndim=2, finite=True, one_dim="unit"):
     """Return ``a`` as a finite floating-point numpy array with batch axis 0.
 
     a: array-like, shape (m, ...) with at least ``min_ndim`` dimensions.
     Returns float array of the same shape, in the dtype of :func:`float_dtype` (no copy if it already is).
     finite: run :func:`check_finite` (a full pass over memory); ``bnlib.fast`` passes False and
     checks that its per-feature sums are finite instead, which a NaN or inf anywhere makes non-finite.
+    one_dim: the fix a 1-D ``a`` is told about: "unit" (batch statistics: the m values of one unit,
+    reshape(-1, 1)), "example" (per-example statistics: the n features of one example, reshape(1, -1)),
+    or None (no reshape would do).
     """
     arr = as_numeric(a, name)
     if arr.ndim < min_ndim:
-        hint = f" For the values of one unit, use {name}.reshape(-1, 1) to get shape (m, 1)." if arr.ndim == 1 else ""
+        hint = _ONE_DIM_FIXES[one_dim].format(name=name) if arr.ndim == 1 else ""
         raise ValueError(
             f"{name} must be batch-first with at least {min_ndim} dimensions, (m, n) for a dense layer "
             f"or (m, h, w, c) for images; got shape {arr.shape}.{hint}"
@@ -257,13 +267,18 @@ def check_param(p, name, arr, axis, dtype):
 
 def as_upstream(dout, like, finite=True):
     """The upstream gradient dL/d(out) as an array of the forward input ``like``'s shape and dtype."""
-    d = as_batch(dout, name="dout", finite=finite)
+    d = as_numeric(dout, "dout")
     if d.shape != like.shape:
+        fix = f" If it holds the right values in another layout, use dout.reshape{like.shape}." \
+            if d.size == like.size else ""
         raise ValueError(
             f"dout has shape {d.shape} but the forward pass's input a has shape {like.shape}; "
-            "dout = dL/d(out) must have the shape of the layer's output, which is the shape of a."
+            f"dout = dL/d(out) must have the shape of the layer's output, which is the shape of a.{fix}"
         )
-    return d.astype(like.dtype, copy=False)
+    d = d.astype(like.dtype, copy=False)
+    if finite:
+        check_finite(d, "dout")
+    return d
 
 
 # --------------------------------------------------------------------------- statistics

@@ -355,7 +355,7 @@ def test_non_finite_input_and_parameters():
                lambda v: instance_norm(v, G6, B6), lambda v: rms_norm(v, G6)):
         with pytest.raises(ValueError, match=r"1 non-finite value"):
             fn(bad)
-    with pytest.raises(ValueError, match="gamma contains NaN or inf"):
+    with pytest.raises(ValueError, match=r"gamma contains \d+ non-finite value"):
         layer_norm(A, np.full((3, 3, 6), np.inf), np.zeros((3, 3, 6)), axis=(1, 2, 3))
 
 
@@ -385,7 +385,7 @@ def test_instance_norm_of_dense_input_points_to_layer_norm():
 
 
 def test_one_dimensional_input_suggests_reshape():
-    with pytest.raises(ValueError, match=r"reshape\(-1, 1\)"):
+    with pytest.raises(ValueError, match=r"reshape\(1, -1\)"):
         layer_norm(np.array([2.0, 0.0, 2.0, 4.0]), np.ones(4), np.zeros(4))
 
 

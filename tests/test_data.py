@@ -74,9 +74,11 @@ def test_bad_dataset_name():
         load_dataset("cifar")
 
 
-@pytest.mark.parametrize("frac", [0, 1, 1.5, -0.1, True, "0.2"])
-def test_bad_test_fraction(frac):
-    with pytest.raises(ValueError, match="test_fraction"):
+@pytest.mark.parametrize("frac, error", [(0, ValueError), (1, ValueError), (1.5, ValueError), (-0.1, ValueError),
+                                         (True, TypeError), ("0.2", TypeError)])
+def test_bad_test_fraction(frac, error):
+    # the policy (bnlib.validation): a wrong kind of argument is a TypeError, a wrong value a ValueError
+    with pytest.raises(error, match=r"test_fraction must be a (finite )?number in \(0, 1\)"):
         train_test_split(np.zeros((10, 2)), np.arange(10), test_fraction=frac)
 
 

@@ -60,7 +60,7 @@ def test_kernel_must_be_two_dimensional():
 
 
 def test_kernel_must_be_numeric():
-    with pytest.raises(TypeError, match="W must be a real numeric array"):
+    with pytest.raises(TypeError, match="W must be a numeric array"):
         fold_batchnorm(np.array([["a"]]), None, [1.0], [0.0], [0.0], [1.0])
 
 

@@ -100,9 +100,9 @@ def test_magnitude():
     assert magnitude(0.5) == "< 1e+00" and magnitude(1.0) == "< 1e+01"
     assert magnitude(0.0) == "< 1e-12" and magnitude(5e-14) == "< 1e-12"  # round-off residue: one bucket
     assert magnitude(float("inf")) == "= inf"
-    with pytest.raises(ValueError, match="err must be >= 0"):
+    with pytest.raises(ValueError, match="err must be a number >= 0"):
         magnitude(-1e-3)
-    with pytest.raises(ValueError, match="err must be >= 0"):
+    with pytest.raises(ValueError, match="err must be a number >= 0"):
         magnitude(float("nan"))
     with pytest.raises(TypeError, match="err must be a number"):
         magnitude("1e-8")

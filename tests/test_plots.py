@@ -1,21 +1,24 @@
 """bnlib.plots: each helper draws exactly the data it is given, and refuses malformed data."""
 
+import matplotlib
+
+matplotlib.use("Agg")  # draw off screen, before pyplot is imported
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from bnlib import gradient_descent
+from bnlib import gradient_descent, least_squares_fit, regression_loss
 from bnlib.plots import (
     plot_accuracy_curves,
     plot_gamma_beta,
+    plot_gradcheck_steps,
+    plot_gradient_parts,
     plot_loss_contours,
     plot_loss_gap,
     plot_percentile_bands,
     plot_sweep,
     plot_unit_distribution,
 )
-
-X5 = np.array([10.0, 20.0, 30.0, 40.0, 50.0])  # the chapter 1 exercise input
 
 
 def data(m=40, loc=50.0, scale=10.0, seed=0):
@@ -28,25 +31,25 @@ def test_plot_helpers_draw_and_return_the_axes():
     x, y = data(m=10)
     path = gradient_descent(x, y, (0.0, 0.0), 1e-4, 5)
     fig, (ax1, ax2) = plt.subplots(1, 2)
-    assert plot_loss_contours(ax1, x, y, (-5, 30), (0, 3), path=path, title="t") is ax1
+    best = least_squares_fit(x, y)  # the chapter computes the fit; the helper only draws it
+    assert plot_loss_contours(ax1, x, y, (-5, 30), (0, 3), best, path=path, title="t") is ax1
     assert ax1.get_title() == "t" and len(ax1.lines) == 3
-    assert plot_loss_gap(ax2, x, y, path, label="raw") is ax2
+    star = next(line for line in ax1.lines if line.get_label() == "minimum")
+    np.testing.assert_array_equal(np.ravel(star.get_data()), best)
+    assert plot_loss_gap(ax2, x, y, path, best, label="raw") is ax2
     assert ax2.get_yscale() == "log" and len(ax2.lines[0].get_xdata()) == 6
+    gap = ax2.lines[0].get_ydata()
+    np.testing.assert_allclose(gap[0], regression_loss(0.0, 0.0, x, y) - regression_loss(*best, x, y), rtol=1e-12)
     with pytest.raises(ValueError, match="path"):
-        plot_loss_contours(ax1, x, y, (-5, 30), (0, 3), path=path[:, :1])
+        plot_loss_contours(ax1, x, y, (-5, 30), (0, 3), best, path=path[:, :1])
     with pytest.raises(ValueError, match="path"):
-        plot_loss_gap(ax2, x, y, path.ravel(), label="raw")
+        plot_loss_gap(ax2, x, y, path.ravel(), best, label="raw")
+    with pytest.raises(ValueError, match=r"minimum must be a pair \(b, w\)"):
+        plot_loss_gap(ax2, x, y, path, best[:1], label="raw")
     plt.close(fig)
 
 
 def test_plot_helpers_draw_and_refuse_bad_input():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from bnlib.plots import plot_gradcheck_steps, plot_gradient_parts
-
     fig, ax = plt.subplots()
     steps = np.array([1e-1, 1e-3, 1e-5])
     assert plot_gradcheck_steps(ax, steps, {"float64": [1e-3, 1e-7, 0.0]}, title="t") is ax

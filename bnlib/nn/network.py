@@ -77,7 +77,7 @@ class MLPCache:
 
 
 def check_X(X, params):
-    X = as_batch(X, name="X")
+    X = as_batch(X, name="X", one_dim="example")
     if X.ndim != 2 or X.shape[1] != params.layer_sizes[0]:
         raise ValueError(
             f"X must have shape (m, {params.layer_sizes[0]}) for this network (one row per example, "

@@ -4,14 +4,12 @@ import numpy as np
 import pytest
 
 from bnlib import rms_norm
-from bnlib.keras_ref import keras_layer_norm, keras_rms_norm
+from bnlib.keras_ref import keras_layer_norm, keras_rms_norm, keras_rms_norm_op
 
 pytestmark = [pytest.mark.keras]
 
 
 SEED = np.array([[2.0], [0.0], [2.0], [4.0]])  # the notes' m = 4 batch of one unit
-
-
 ROW = SEED.T  # the same four numbers as the n = 4 features of one example
 
 
@@ -23,13 +21,18 @@ def test_keras_rms_scaling_divides_by_the_standard_deviation_not_the_rms():
     assert np.abs(keras_out - rms_norm(a, np.ones(4), eps=1e-3)).max() > 0.5
 
 
-def test_keras_rms_reference_refuses_axes_where_the_layer_misapplies_its_scale():
+def test_keras_rms_reference_refuses_axes_where_the_layer_misapplies_its_scale_and_the_fix_works():
     a = np.random.default_rng(7).normal(size=(2, 3, 3))
-    for gamma in (None, np.arange(1.0, 4.0)):
-        with pytest.raises(ValueError, match="applies its scale to the last axes"):
-            keras_rms_norm(a, gamma, axis=1)
+    gamma = np.arange(1.0, 4.0)
+    for g in (None, gamma):
+        with pytest.raises(ValueError, match="applies its scale to the last axes.*use keras_rms_norm_op and "
+                                             "multiply by gamma yourself"):
+            keras_rms_norm(a, g, axis=1)
+    fixed = keras_rms_norm_op(a, axis=1) * gamma.reshape(1, 3, 1)  # the suggested fix
+    np.testing.assert_allclose(fixed, rms_norm(a, gamma, axis=1), rtol=1e-12)
 
 
-def test_keras_rms_scaling_has_no_beta():
-    with pytest.raises(ValueError, match="no beta weight"):
+def test_keras_rms_scaling_has_no_beta_and_beta_none_works():
+    with pytest.raises(ValueError, match="no beta weight; pass (beta=None)"):
         keras_layer_norm(ROW, beta=np.zeros(4), rms_scaling=True)
+    assert keras_layer_norm(ROW, beta=None, rms_scaling=True).shape == ROW.shape
