@@ -73,6 +73,7 @@ ALTERNATIVE = {
     "standardize": """\
 import math
 
+
 def standardize(X):
     m, n = X.shape
     out = np.empty((m, n))
@@ -136,6 +137,7 @@ def fold_batchnorm(W, b, gamma, beta, moving_mean, moving_var, eps):
     return W @ D, (b - moving_mean) @ D + beta""",
     "invariance_gap": """\
 a = np.array([[2.0], [0.0], [2.0], [4.0]])
+
 
 def bn(z, eps=1e-3):
     return (z - z.mean(axis=0)) / np.sqrt(z.var(axis=0) + eps)

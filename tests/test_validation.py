@@ -163,6 +163,7 @@ def test_standardize_names_X():
 
 # --- every suggested fix works: the fix is read from the message, applied, and the call then succeeds ----
 
+
 def _fix(call, pattern, error=ValueError):
     """The suggestion (group 1 of ``pattern``) in the message ``call()`` raises."""
     with pytest.raises(error) as info:

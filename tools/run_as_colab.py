@@ -3,7 +3,7 @@
     # In Colab's runtime image (the weekly CI job): the real google.colab, bnlib from the real repository
     python3 tools/run_as_colab.py chapters/*.ipynb
 
-    # Elsewhere (tests/test_colab.py): another Python, a stand-in google.colab, bnlib from a local clone
+    # Elsewhere (tests/colab/test_colab.py): another Python, a stand-in google.colab, bnlib from a local clone
     python tools/run_as_colab.py --python VENV/bin/python --stand-in \
         --install-from "bnlib @ git+file:///tmp/clone@<commit>" chapters/01_normalizing_inputs.ipynb
 

@@ -16,7 +16,6 @@ from submission_factory import ALTERNATIVE, CORRECT, MISTAKES, STUB
 pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
 
 
-FUNCTIONS = [i for i, e in EXERCISES.items() if e.kind == "function"]
 
 
 VALUES = [i for i, e in EXERCISES.items() if e.kind == "value"]

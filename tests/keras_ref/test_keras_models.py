@@ -99,7 +99,7 @@ def test_other_activation_and_float32():
     ({"beta": 0.0}, r"beta must have shape \(2,\)"),
     ({"bias": np.ones((2, 1))}, r"bias must have shape \(2,\)"),
     ({"eps": -1.0}, "eps must be a finite number >= 0"),
-    ({"momentum": 1.5}, r"momentum must lie in \[0, 1\]"),
+    ({"momentum": 1.5}, r"momentum must be a finite number in \[0, 1\]"),
     ({"activation": "no-such-activation"}, "activation"),
 ])
 def test_keras_dense_bn_bad_input(kwargs, match):

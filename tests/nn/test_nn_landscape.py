@@ -3,26 +3,13 @@
 import numpy as np
 import pytest
 
-from bnlib import init_params, landscape_probe, mlp_backward, mlp_forward
-
-SIZES = (6, 5, 4, 3)
-
-
-def _batch(m=7, seed=0):
-    rng = np.random.default_rng(seed)
-    return rng.normal(size=(m, SIZES[0])), rng.integers(0, SIZES[-1], size=m)
-
-
-def _params(batchnorm, seed=1):
-    # Non-trivial gamma, beta and biases, so that no gradient is special-cased by a starting value.
-    p = init_params(SIZES, batchnorm=batchnorm, init_scale=0.7, seed=seed)
-    rng = np.random.default_rng(seed + 10)
-    return p.map(lambda x: x + 0.3 * rng.normal(size=x.shape))
+from bnlib import landscape_probe, mlp_backward, mlp_forward
+from nn_cases import make_batch, make_params
 
 
 def test_landscape_probe_first_order_and_definitions():
-    X, y = _batch()
-    params = _params(True)
+    X, y = make_batch()
+    params = make_params(True)
     loss0, cache = mlp_forward(params, X, y)
     g = mlp_backward(cache).vector()
     eta = 1e-6

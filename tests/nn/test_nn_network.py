@@ -14,20 +14,7 @@ from bnlib import (
 )
 from bnlib.keras_ref import keras_mlp
 from bnlib.nn.params import sgd_step
-
-SIZES = (6, 5, 4, 3)
-
-
-def _batch(m=7, seed=0):
-    rng = np.random.default_rng(seed)
-    return rng.normal(size=(m, SIZES[0])), rng.integers(0, SIZES[-1], size=m)
-
-
-def _params(batchnorm, seed=1):
-    # Non-trivial gamma, beta and biases, so that no gradient is special-cased by a starting value.
-    p = init_params(SIZES, batchnorm=batchnorm, init_scale=0.7, seed=seed)
-    rng = np.random.default_rng(seed + 10)
-    return p.map(lambda x: x + 0.3 * rng.normal(size=x.shape))
+from nn_cases import SIZES, make_batch, make_params
 
 
 def _numeric_grad(params, X, y, eps, h=1e-6):
@@ -44,8 +31,8 @@ def _numeric_grad(params, X, y, eps, h=1e-6):
 
 @pytest.mark.parametrize("batchnorm", [False, True])
 def test_whole_network_gradient_matches_finite_differences(batchnorm):
-    X, y = _batch()
-    params = _params(batchnorm)
+    X, y = make_batch()
+    params = make_params(batchnorm)
     loss, cache = mlp_forward(params, X, y, eps=1e-3)
     analytic = mlp_backward(cache).vector()
     numeric = _numeric_grad(params, X, y, eps=1e-3)
@@ -59,8 +46,8 @@ def test_whole_network_gradient_matches_finite_differences(batchnorm):
 @pytest.mark.parametrize("batchnorm", [False, True])
 @pytest.mark.parametrize("training", [True, False])
 def test_forward_loss_and_gradients_match_keras(batchnorm, training):
-    X, y = _batch(m=9, seed=3)
-    params = _params(batchnorm, seed=4)
+    X, y = make_batch(m=9, seed=3)
+    params = make_params(batchnorm, seed=4)
     rng = np.random.default_rng(5)
     hidden = SIZES[1:-1]
     moving = (tuple(rng.normal(size=n) for n in hidden), tuple(rng.uniform(0.5, 2.0, size=n) for n in hidden))
@@ -79,8 +66,8 @@ def test_forward_loss_and_gradients_match_keras(batchnorm, training):
 
 def test_scale_invariance_of_first_layer_weights_with_bn():
     # With eps = 0, BN(a (cW)) = BN(a W) for c > 0, so L(cW) = L(W) and c dL/d(cW) = dL/dW (chapter 5).
-    X, y = _batch()
-    params = _params(True)
+    X, y = make_batch()
+    params = make_params(True)
     c = 10.0
     scaled = type(params)((c * params.W[0],) + params.W[1:], params.b, params.gamma, params.beta)
     loss, cache = mlp_forward(params, X, y, eps=0.0)
@@ -94,7 +81,7 @@ def test_the_networks_batchnorm_is_the_chapters(eps):
     # The network runs chapter 2's kernel without its argument checks: its sigmoid input is exactly
     # batchnorm_forward of the Dense output, with the same batch statistics. (Its gradients, through chapter
     # 3's kernel, are checked against finite differences and Keras above.)
-    params, (X, y) = _params(True), _batch()
+    params, (X, y) = make_params(True), make_batch()
     _, cache = mlp_forward(params, X, y, eps=eps)
     z1 = X @ params.W[0]  # no hidden bias with BN
     s1, bn_cache = batchnorm_forward(z1, params.gamma[0], params.beta[0], eps=eps)
@@ -104,7 +91,7 @@ def test_the_networks_batchnorm_is_the_chapters(eps):
 
 
 def test_moving_statistics_follow_the_first_layer_by_hand():
-    X, y = _batch(m=8)
+    X, y = make_batch(m=8)
     model = MLP(SIZES, batchnorm=True, init_scale=0.7, seed=1)
     z1 = X @ model.params.W[0]  # no hidden bias with BN
     model.train_step(X, y, lr=0.1)
@@ -124,7 +111,7 @@ def test_moving_statistics_follow_the_first_layer_by_hand():
     (lambda: mlp_forward(init_params(SIZES), np.zeros((4, 6)), np.zeros(4)), "integer class labels"),
     (lambda: mlp_logits(init_params(SIZES, True), np.zeros((4, 6)), moving=((), ())), "moving"),
     (lambda: init_params(SIZES).from_vector(np.zeros(3)), "flat vector"),
-    (lambda: landscape_probe(init_params(SIZES), *_batch(), [0.1, -1.0]), "step_sizes"),
+    (lambda: landscape_probe(init_params(SIZES), *make_batch(), [0.1, -1.0]), "step_sizes"),
     (lambda: mlp_forward(init_params(SIZES, True), np.zeros((1, 6)), np.zeros(1, int)), "m >= 2"),
     (lambda: mlp_forward(init_params(SIZES, True), np.ones((4, 6)), np.zeros(4, int), eps=0.0), "variance 0"),
     (lambda: MLP(SIZES, batchnorm=True).train_step(np.zeros((1, 6)), np.zeros(1, int), 0.5), "m >= 2"),
@@ -137,7 +124,7 @@ def test_bad_inputs_raise_value_error(call, match):
 
 def test_backward_needs_a_training_mode_cache():
     p = init_params(SIZES, True)
-    X, y = _batch()
+    X, y = make_batch()
     moving = (tuple(np.zeros(n) for n in (5, 4)), tuple(np.ones(n) for n in (5, 4)))
     with pytest.raises(ValueError, match="training-mode"):
         mlp_backward(mlp_forward(p, X, y, moving=moving)[1])

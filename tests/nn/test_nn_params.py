@@ -4,8 +4,7 @@ import numpy as np
 
 from bnlib import init_params
 from bnlib.nn.params import sgd_step
-
-SIZES = (6, 5, 4, 3)
+from nn_cases import SIZES
 
 
 def test_bn_network_has_no_hidden_biases_and_same_initial_weights():

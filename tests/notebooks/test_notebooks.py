@@ -190,6 +190,7 @@ def test_unexecuted_notebooks_would_pass_nbval_silently_so_hygiene_forbids_them(
             cell["execution_count"], cell["outputs"] = None, []
     assert any("not executed" in p for p in hygiene_problems(stripped))
 
+
 def test_notebook_file_names():
     for p in NOTEBOOKS:
         assert re.fullmatch(r"\d\d_[a-z0-9_]+\.ipynb", p.name), p.name
