@@ -37,6 +37,9 @@ COLAB_PYTHONS = ("3.11", "3.13")
 COLAB_PACKAGES = ["numpy", "matplotlib", "scikit-learn", "tensorflow-cpu", "keras", "ipykernel"]
 CACHE = pathlib.Path(os.environ.get("XDG_CACHE_HOME", pathlib.Path.home() / ".cache")) / "bn-course"
 NOTEBOOKS = notebooks()
+# The student edition (tools/student_edition.py): what students open in Colab.
+STUDENT_NOTEBOOKS = sorted((ROOT / "students").glob("*.ipynb"))
+SCORE = re.compile(r"\(score (\d+)/(\d+)\)")
 
 
 def colab_pins():
@@ -169,3 +172,26 @@ def test_notebook_runs_as_in_colab(path, colab_python, install_from):
     env_root = colab_python.parent.parent
     assert location.startswith(str(env_root)), f"bnlib was imported from {location!r}, not from {env_root}"
     assert not location.startswith(str(ROOT)), location
+
+
+def _scores(nb):
+    reports = run_as_colab.check_reports(nb)
+    assert reports, "no check cell ran"
+    return {exercise: (SCORE.search(report), report) for exercise, report in reports.items()}
+
+
+@pytest.mark.parametrize("path", STUDENT_NOTEBOOKS, ids=[p.name for p in STUDENT_NOTEBOOKS])
+def test_student_notebook_runs_as_in_colab_stubs_not_attempted(path, colab_python, install_from):
+    nb, _ = run_as_colab.run(path, python=colab_python, install_from=install_from, stand_in=True, env=colab_env())
+    assert not [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    for exercise, (score, report) in _scores(nb).items():
+        assert "not attempted" in report and score and score[1] == "0", f"{exercise}: {report}"
+
+
+@pytest.mark.parametrize("path", STUDENT_NOTEBOOKS, ids=[p.name for p in STUDENT_NOTEBOOKS])
+def test_student_notebook_with_solutions_pasted_scores_full_marks(path, colab_python, install_from):
+    nb, _ = run_as_colab.run(path, python=colab_python, install_from=install_from, stand_in=True, env=colab_env(),
+                             with_solutions=True)
+    assert not [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    for exercise, (score, report) in _scores(nb).items():
+        assert score and score[1] == score[2] != "0", f"{exercise}: {report}"

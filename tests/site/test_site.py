@@ -193,14 +193,19 @@ def visit(server, browser):
 # ---------------------------------------------------------------- expected values, from _config.yml
 
 
+def student_notebook(page):
+    """The student edition of a notebook page (tools/student_edition.py): students/<name>.ipynb."""
+    return f"students/{pathlib.PurePosixPath(page).name}.ipynb"
+
+
 def expected_colab_link(page):
-    """The Colab URL of a notebook page, derived from _config.yml alone (Jupyter Book's documented format:
-    {colab_url}/github/{org}/{repo}/blob/{branch}/{path_to_book}/{page}.ipynb)."""
+    """The Colab URL of a notebook page's student edition, derived from _config.yml (Jupyter Book's documented
+    format, {colab_url}/github/{org}/{repo}/blob/{branch}/{path}, with the student notebook's path)."""
     cfg = config()
     repo = cfg["repository"]
     url = urllib.parse.urlparse(repo["url"])
     assert url.netloc == "github.com", "Colab links are built only for GitHub repositories"
-    path = "/".join(p for p in (repo.get("path_to_book", "").strip("/"), f"{page}.ipynb") if p)
+    path = student_notebook(page)
     colab = cfg["launch_buttons"]["colab_url"].rstrip("/")
     return f"{colab}/github/{url.path.strip('/')}/blob/{repo.get('branch', 'master')}/{path}"
 
@@ -316,11 +321,15 @@ def test_internal_links_resolve(visit, server, site, page):
 def test_notebook_page_offers_the_notebook_for_download(visit, server, sources, page):
     downloads = [link for link in visit(page)["links"] if link.endswith(".ipynb") and link.startswith(server)]
     assert downloads, f"{page}: no download link for its .ipynb"
+    student = (ROOT / student_notebook(page)).read_bytes()
+    bodies = []
     for link in downloads:
         with urllib.request.urlopen(link, timeout=10) as response:
             body = response.read()
-        assert body == sources[page], f"{link} is not the chapter's notebook"
+        assert body in (sources[page], student), f"{link} is neither the chapter's notebook nor its student edition"
         assert json.loads(body)["nbformat"] == 4
+        bodies.append(body)
+    assert sources[page] in bodies and student in bodies, f"{page}: offer both the notebook and its student edition"
 
 
 def test_search_finds_gamma(server, browser):
