@@ -10,6 +10,8 @@ module exists because ``myst_nb`` is a book-building dependency that Colab does 
 
 import numbers
 
+from .validation import is_number
+
 __all__ = ["glue"]
 
 # The MIME prefix and metadata key of MyST-NB's glue (myst_nb.ext.glue.GLUE_PREFIX).
@@ -26,7 +28,7 @@ def glue(name, value):
     """
     if not isinstance(name, str) or not name:
         raise TypeError(f"glue: name must be a non-empty str, got {name!r}.")
-    if isinstance(value, bool) or not isinstance(value, (numbers.Real, str)):
+    if not (is_number(value) or isinstance(value, str)):
         raise TypeError(f"glue: {name!r} must be a number or a str, got {type(value).__name__}; glue one "
                         "number at a time, e.g. glue(name, float(x)).")
     if isinstance(value, numbers.Integral):
@@ -35,7 +37,7 @@ def glue(name, value):
         text = repr(float(value))
     else:
         text = repr(value)
-    from IPython.display import display
+    from IPython.display import display  # IPython is there whenever a notebook runs; bnlib does not require it
 
     display({_GLUE_PREFIX + "text/plain": text}, raw=True,
             metadata={"scrapbook": {"name": name, "mime_prefix": _GLUE_PREFIX}})

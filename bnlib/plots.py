@@ -1,12 +1,29 @@
 """Plot helpers for the chapters. Each takes a matplotlib ``ax`` and draws on it; none calls ``plt.show``.
 
 Figures are not compared by nbval (PNG output is skipped), so a chapter states every
-conclusion a figure shows as a printed number as well.
+conclusion a figure shows as a printed number as well. The helpers draw; what they draw is computed
+by the maths modules (the chapter passes in a fit, or the helper evaluates a bnlib function).
 """
 
 import numpy as np
+from matplotlib.patches import Rectangle
 
-from .regression import least_squares_fit, regression_loss
+from .alternatives import statistics_sets
+from .regression import regression_loss
+
+__all__ = [
+    "plot_accuracy_curves",
+    "plot_gamma_beta",
+    "plot_gradcheck_steps",
+    "plot_gradient_parts",
+    "plot_loss_contours",
+    "plot_loss_gap",
+    "plot_moving_statistics",
+    "plot_percentile_bands",
+    "plot_statistics_sets",
+    "plot_sweep",
+    "plot_unit_distribution",
+]
 
 BOOK_WIDTH = 4.8
 """Width in inches of a chapter figure: 480 px at the inline backend's 100 dpi, shown unscaled in the
@@ -45,6 +62,20 @@ def _one_unit(values, name):
     if not np.all(np.isfinite(v)):
         raise ValueError(f"{name} contains NaN or inf; only finite values can be histogrammed.")
     return v
+
+
+def _pair(value, name):
+    v = np.asarray(value, dtype=np.float64)
+    if v.shape != (2,):
+        raise ValueError(f"{name} must be a pair (b, w), e.g. least_squares_fit(x, y); got shape {v.shape}.")
+    return v
+
+
+def _path(path):
+    path = np.asarray(path, dtype=np.float64)
+    if path.ndim != 2 or path.shape[1] != 2:
+        raise ValueError(f"path must have shape (k, 2), rows (b, w); got shape {path.shape}.")
+    return path
 
 
 def plot_unit_distribution(ax, values, title, bins=30, color="C0"):
@@ -94,26 +125,25 @@ def plot_gamma_beta(ax, a_std, settings, bins=30):
     return ax
 
 
-def plot_loss_contours(ax, x, y, b_lim, w_lim, path=None, title=None, n_levels=12, resolution=201):
+def plot_loss_contours(ax, x, y, b_lim, w_lim, minimum, path=None, title=None, n_levels=12, resolution=201):
     """Contours of the regression loss L(b, w) = 1/(2m) sum (b + w x - y)^2, with a gradient-descent path.
 
     x, y: (m,) inputs and targets.
     b_lim, w_lim: (low, high) ranges of the intercept b (horizontal axis) and slope w (vertical axis).
-    path: optional (k, 2) array of (b, w) iterates, e.g. from ``bnlib.regression.gradient_descent``.
+    minimum: the minimizer (b*, w*), e.g. from ``bnlib.least_squares_fit(x, y)``; marked with a star.
+    path: optional (k, 2) array of (b, w) iterates, e.g. from ``bnlib.gradient_descent``.
     Levels are L* + geometrically spaced gaps, so the narrow valley of a badly conditioned loss shows.
-    The minimum (b*, w*) is marked with a star. Returns ax. Used in chapter 1.
+    Returns ax. Used in chapter 1.
     """
     b_grid, w_grid = np.meshgrid(np.linspace(*b_lim, resolution), np.linspace(*w_lim, resolution))
-    best = least_squares_fit(x, y)
+    best = _pair(minimum, "minimum")
     loss_min = regression_loss(best[0], best[1], x, y)
     gap = regression_loss(b_grid, w_grid, x, y) - loss_min
     levels = loss_min + np.geomspace(max(gap.max(), 1e-12) * 1e-4, gap.max(), n_levels)
     ax.contour(b_grid, w_grid, loss_min + gap, levels=levels, cmap="viridis", linewidths=0.8)
     ax.plot(best[0], best[1], marker="*", color="C3", markersize=12, linestyle="none", label="minimum")
     if path is not None:
-        path = np.asarray(path, dtype=np.float64)
-        if path.ndim != 2 or path.shape[1] != 2:
-            raise ValueError(f"path must have shape (k, 2), rows (b, w); got shape {path.shape}.")
+        path = _path(path)
         ax.plot(path[:, 0], path[:, 1], color="C1", marker=".", markersize=3, linewidth=1,
                 label=f"gradient descent ({len(path) - 1} steps)")
         ax.plot(path[0, 0], path[0, 1], marker="o", color="C1", linestyle="none")
@@ -127,16 +157,14 @@ def plot_loss_contours(ax, x, y, b_lim, w_lim, path=None, title=None, n_levels=1
     return ax
 
 
-def plot_loss_gap(ax, x, y, path, label, color=None):
+def plot_loss_gap(ax, x, y, path, minimum, label, color=None):
     """The loss gap L(theta_k) - L* along a gradient-descent path, against the step k, on a log scale.
 
-    x, y: (m,).  path: (k, 2) iterates (b, w).  label: legend text.
-    Returns ax. Used in chapter 1 (raw versus standardized input).
+    x, y: (m,).  path: (k, 2) iterates (b, w).  minimum: the minimizer (b*, w*), where L* is taken.
+    label: legend text. Returns ax. Used in chapter 1 (raw versus standardized input).
     """
-    path = np.asarray(path, dtype=np.float64)
-    if path.ndim != 2 or path.shape[1] != 2:
-        raise ValueError(f"path must have shape (k, 2), rows (b, w); got shape {path.shape}.")
-    best = least_squares_fit(x, y)
+    path = _path(path)
+    best = _pair(minimum, "minimum")
     gap = regression_loss(path[:, 0], path[:, 1], x, y) - regression_loss(best[0], best[1], x, y)
     # Float rounding can leave a tiny negative gap at the minimum; the log axis needs positive values.
     ax.semilogy(np.arange(len(path)), np.maximum(gap, 1e-16), label=label, color=color)
@@ -191,10 +219,6 @@ def plot_statistics_sets(ax, method, m=4, c=8, groups=2, xlabel=True):
     method, m, c, groups as in :func:`bnlib.alternatives.statistics_sets`; xlabel: False leaves out the
     channel axis label (for a panel stacked above another). Returns ax. Used in chapter 7.
     """
-    from matplotlib.patches import Rectangle
-
-    from .alternatives import statistics_sets
-
     labels = statistics_sets(method, m, c, groups=groups)
     for i in range(m):
         for k in range(c):

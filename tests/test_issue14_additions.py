@@ -63,6 +63,7 @@ def _bn_weights(rng, n):
     return [rng.uniform(0.5, 2.0, n), rng.normal(size=n), rng.normal(size=n), rng.uniform(0.5, 3.0, n)]
 
 
+@pytest.mark.keras
 def test_batchnorm_affine_is_keras_inference():
     rng = np.random.default_rng(1)
     x = rng.normal(size=(7, 3))
@@ -72,6 +73,7 @@ def test_batchnorm_affine_is_keras_inference():
     np.testing.assert_allclose(x * scale + shift, keras, atol=1e-10)
 
 
+@pytest.mark.keras
 def test_fold_into_next_matches_keras_model_with_bn_after_relu():
     rng = np.random.default_rng(2)
     x, W1, b1 = rng.normal(size=(9, 4)), rng.normal(size=(4, 3)), rng.normal(size=3)
@@ -89,6 +91,7 @@ def test_fold_into_next_bad_kernel_and_the_fix():
     assert fold_batchnorm_into_next(*weights, np.ones((3, 1)), None)[0].shape == (3, 1)
 
 
+@pytest.mark.keras
 def test_keras_bn_after_activation_by_hand():
     rng = np.random.default_rng(4)
     x, W1, b1 = rng.normal(size=(6, 3)), rng.normal(size=(3, 2)), rng.normal(size=2)
@@ -102,6 +105,7 @@ def test_keras_bn_after_activation_by_hand():
 
 
 @pytest.mark.parametrize("freeze_bn", [False, True])
+@pytest.mark.keras
 def test_keras_finetune_training_false_does_not_freeze_bn_but_trainable_false_does(freeze_bn):
     rng = np.random.default_rng(5)
     X = (rng.normal(size=(32, 2)) + [3.0, -2.0]).astype(np.float32)

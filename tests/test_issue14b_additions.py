@@ -14,13 +14,13 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib as mpl  # noqa: E402
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib as mpl
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-from bnlib import MLP, load_dataset, statistics_sets, sweep, train  # noqa: E402
-from bnlib.plots import (  # noqa: E402
+from bnlib import MLP, load_dataset, statistics_sets, sweep, train
+from bnlib.plots import (
     BOOK_WIDTH,
     plot_accuracy_curves,
     plot_median_band,
@@ -40,6 +40,7 @@ def small_data():
 
 
 @pytest.mark.parametrize("batchnorm", [False, True])
+@pytest.mark.keras
 def test_dense_outputs_are_what_a_keras_dense_layer_computes(batchnorm):
     from bnlib.keras_ref import keras_dense
 
@@ -77,6 +78,7 @@ def _padded_batch():
     return x, mask
 
 
+@pytest.mark.keras
 def test_keras_masked_statistics_match_the_hand_derivation():
     from bnlib.keras_ref import keras_batchnorm_masked
 

@@ -7,7 +7,7 @@
     python3 tools/run_as_colab.py students/*.ipynb
     python3 tools/run_as_colab.py --with-solutions students/*.ipynb
 
-    # Elsewhere (tests/test_colab.py): another Python, a stand-in google.colab, bnlib from a local clone
+    # Elsewhere (tests/colab/test_colab.py): another Python, a stand-in google.colab, bnlib from a local clone
     python tools/run_as_colab.py --python VENV/bin/python --stand-in \
         --install-from "bnlib @ git+file:///tmp/clone@<commit>" chapters/01_normalizing_inputs.ipynb
 
@@ -35,12 +35,8 @@ import nbformat
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-from booktools import install_spec  # noqa: E402  (the single source of the setup cell's requirement)
-
-sys.path.insert(0, str(ROOT / "tools"))
-import student_edition  # noqa: E402  (the student edition and its solutions notebooks)
+import student_edition  # the student edition and its solutions notebooks (tools/student_edition.py)
+from booktools import install_spec  # the single source of the setup cell's requirement (tools/booktools.py)
 
 WHERE_IS_BNLIB = "import bnlib\nprint('bnlib imported from', bnlib.__file__)"
 STAND_IN = '''"""Stand-in for Colab's google.colab: importing it is what marks a kernel as Colab's."""
@@ -67,7 +63,7 @@ def colab_copy(nb, install_from=None):
     if install_from is not None:
         setup = nb.cells[0]
         if setup.cell_type != "code" or f'"{install_spec()}"' not in setup.source:
-            raise ValueError(f"cell 0 is not the setup cell installing {install_spec()!r}; see tests/booktools.py")
+            raise ValueError(f"cell 0 is not the setup cell installing {install_spec()!r}; see tools/booktools.py")
         setup.source = setup.source.replace(f'"{install_spec()}"', f'"{install_from}"')
     for cell in nb.cells:
         if cell.cell_type == "code":

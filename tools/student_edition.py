@@ -43,12 +43,13 @@ import urllib.parse
 import nbformat
 import yaml
 
+from bnlib.grading.contract import ANSWER_RE  # the notebook contract: what an answer cell is
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 STUDENTS = "students"
 SOLUTIONS = f"{STUDENTS}/solutions"
 COMMAND = "python tools/student_edition.py"
 
-ANSWER_RE = re.compile(r"^#\s*ANSWER:\s*([A-Za-z_]\w*)\s*$")
 CHECK_RE = re.compile(r"^\s*check\(")
 ROLE_START = re.compile(r"\{([a-zA-Z0-9_\-+:]+)\}(`+)")  # myst_role's VALID_NAME_PATTERN + opening ticks
 TITLED_TARGET = re.compile(r"^(.*?)\s*<([^<>]+)>$", re.S)
