@@ -9,7 +9,7 @@ What it measures, with time.perf_counter (wall time; best of several repeats for
   fast path of chapter 3 (``bnlib.fast``: ``batchnorm_forward_fast``, ``batchnorm_backward_fast``, with
   reused ``out=`` buffers, and the forward with a new output array each call),
   in float32 at batch x features from 32 x 64 to 4096 x 1024, as a ratio to Keras's BatchNormalization
-  called eagerly in this process (``bnlib.keras_ref.keras_batchnorm_callables``: a pre-built layer on
+  called eagerly in this process (:func:`keras_batchnorm_callables` below: a pre-built layer on
   TensorFlow tensors, so Keras pays no numpy conversion; TensorFlow's default oneDNN kernels on, its
   fastest CPU setting, unless --onednn 0) and to a memory-copy floor (``np.copyto`` of an array of the
   same bytes). Targets at the largest size: bnlib <= 1.0x Keras and <= 3x the copy floor.
@@ -19,18 +19,15 @@ What it measures, with time.perf_counter (wall time; best of several repeats for
 - site: one clean ``jupyter-book build -W -n --keep-going`` (the README's command) into a temporary
   directory; it executes every notebook again.
 - grading: ``python -m bnlib.grading`` on a folder of submissions (each chapter's notebook with every
-  answer cell holding its worked solution, twice), in submissions per minute; skipped with a note
-  while bnlib.grading does not exist.
+  answer cell holding its worked solution, twice), in submissions per minute.
 Numbers depend on the machine and on what else runs on it: the header prints the machine.
 """
 
 import argparse
-import importlib.util
 import json
 import os
 import pathlib
 import platform
-import re
 import shutil
 import subprocess
 import sys
@@ -78,20 +75,55 @@ def table(header, rows):
 
 
 def machine():
+    from bnlib.keras_ref.backend import keras, tensorflow
+
     cpu = next((ln.split(":", 1)[1].strip() for ln in pathlib.Path("/proc/cpuinfo").read_text().splitlines()
                 if ln.startswith("model name")), platform.processor())
-    import keras
-    import tensorflow as tf
-
+    tf = tensorflow()
     return (f"{cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, numpy {np.__version__}, "
-            f"TensorFlow {tf.__version__}, Keras {keras.__version__}")
+            f"TensorFlow {tf.__version__}, Keras {keras().__version__}")
+
+
+def keras_batchnorm_callables(a, dout, eps=None, axis=-1):
+    """Two zero-argument callables on one pre-built ``keras.layers.BatchNormalization``, for timing.
+
+    a, dout: (m, n) or (m, h, w, c) numpy arrays; float64 runs a float64 layer, anything else float32.
+    eps: the layer's epsilon (default: Keras's, bnlib.KERAS_EPS).
+    Returns (forward, forward_backward): ``forward()`` is one eager training-mode call ``layer(a)``;
+    ``forward_backward()`` is that call under ``tf.GradientTape`` plus the gradients (da, dgamma, dbeta)
+    of L = sum(out * dout). The layer is built and the inputs are TensorFlow tensors beforehand, so the
+    calls time Keras itself, with no numpy conversion.
+    """
+    from bnlib import KERAS_EPS, KERAS_MOMENTUM
+    from bnlib.keras_ref.backend import layer_dtype, make_bn, tensorflow
+
+    tf = tensorflow()
+    dtype = layer_dtype(a)
+    eps = KERAS_EPS if eps is None else eps
+    layer = make_bn(np.shape(a), dtype, None, None, None, None, eps, KERAS_MOMENTUM, axis)
+    x = tf.constant(np.asarray(a, dtype=dtype))
+    d = tf.constant(np.asarray(dout, dtype=dtype))
+
+    def forward():
+        return layer(x, training=True)
+
+    def forward_backward():
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            loss = tf.reduce_sum(layer(x, training=True) * d)
+        return tape.gradient(loss, [x, layer.gamma, layer.beta])
+
+    return forward, forward_backward
 
 
 def bench_kernels(sizes):
-    from bnlib import batchnorm_forward
-    from bnlib.backprop import batchnorm_backward, batchnorm_backward_compact
-    from bnlib.fast import batchnorm_backward_fast, batchnorm_forward_fast
-    from bnlib.keras_ref import keras_batchnorm_callables
+    from bnlib import (
+        batchnorm_backward,
+        batchnorm_backward_compact,
+        batchnorm_backward_fast,
+        batchnorm_forward,
+        batchnorm_forward_fast,
+    )
 
     rng = np.random.default_rng(0)
     taught, fast, ms = [], [], lambda s: f"{s * 1e3:.3f}"
@@ -175,31 +207,9 @@ def bench_site():
     return seconds
 
 
-ANSWER = re.compile(r"^#\s*ANSWER:\s*(\w+)\s*$")
-FENCE = re.compile(r"^```python\n(.*?)\n```\s*$", re.S | re.M)
-
-
-def solved(nb):
-    """The notebook as a student who got everything right hands it in: each answer cell holds the
-    worked solution from the {solution} dropdown that follows it."""
-    cells = nb["cells"]
-    for i, cell in enumerate(cells):
-        text = "".join(cell["source"])
-        match = ANSWER.match(text.split("\n", 1)[0].strip()) if cell["cell_type"] == "code" else None
-        if not match:
-            continue
-        for later in cells[i + 1:]:
-            body = "".join(later["source"])
-            if later["cell_type"] == "markdown" and "{solution}" in body and FENCE.search(body):
-                cell["source"] = f"# ANSWER: {match[1]}\n" + "\n".join(FENCE.findall(body))
-                break
-    return nb
-
-
 def bench_grading(copies=2):
-    if importlib.util.find_spec("bnlib.grading") is None:
-        print("Grading: skipped, bnlib.grading does not exist yet (python -m bnlib.grading).\n")
-        return None
+    from bnlib.grading.contract import solved
+
     notebooks = sorted((ROOT / "chapters").glob("*.ipynb"))
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
         submissions, out = pathlib.Path(tmp) / "submissions", pathlib.Path(tmp) / "out"
@@ -239,7 +249,7 @@ def main(argv=None):
     os.environ["TF_ENABLE_ONEDNN_OPTS"] = args.onednn
     from bnlib.keras_ref import keras
 
-    keras()  # silence TensorFlow before machine() imports it
+    keras()  # silence TensorFlow before anything else loads it
     print(f"Machine: {machine()}; TF_ENABLE_ONEDNN_OPTS={args.onednn} for the kernels table\n")
     if "kernels" in parts:
         bench_kernels(SIZES)

@@ -1,34 +1,56 @@
 """bnlib: the shared package of the batch normalization course.
 
-The maths is numpy; ``keras_ref`` is the only module that touches TensorFlow/Keras, and
-``compare`` checks one against the other. Modules, by chapter:
+The maths is numpy, in flat modules a student can open beside the chapter that teaches them; the
+infrastructure lives in subpackages. ``keras_ref`` is the only code that touches TensorFlow/Keras,
+and ``compare`` checks one against the other.
 
-- ``stats`` (1): batch statistics and the notes' input standardization; ``regression`` (1): the
+- ``stats``, ``regression`` (chapter 1): batch statistics, the notes' input standardization, and the
   one-feature least-squares example.
 - ``batchnorm`` (2, 4): forward pass in training and inference mode.
 - ``backprop``, ``gradcheck``, ``fast`` (3): the backward pass, a finite-difference checker, and a
   faster forward/backward pair with fewer passes over memory.
-- ``layer``, ``conventions``, ``folding`` (4): moving statistics, the thin ``BatchNorm`` layer,
-  the Keras/PyTorch/paper conventions, folding into a Dense layer.
-- ``data``, ``mlp`` (5, 6): offline digits data and a numpy network trainer.
+- ``layer``, ``conventions``, ``folding`` (4): moving statistics and the thin ``BatchNorm`` layer, the
+  Keras/PyTorch/paper conventions, folding into a Dense layer.
+- ``data``, ``nn/`` (5, 6): offline digits data, and the numpy network with its trainer and experiments.
 - ``alternatives`` (7): layer, group, instance and RMS normalization.
-- ``exercises``, ``grading``: graded exercises and the instructors' grading command.
-- ``plots``: plot helpers that take a matplotlib ``ax``.
+- ``defaults`` (the frameworks' eps and momentum), ``validation`` (every argument check), ``compare``,
+  ``errors``, ``glue`` (a computed number bound to the prose): shared by all of the above.
+- ``keras_ref/``: the Keras reference;  ``plots``: plot helpers that take a matplotlib ``ax``;
+  ``exercises/``: graded exercises (``check``);  ``grading/``: the instructors' grading command.
 
-The names below are the public API; import them explicitly, e.g. ``from bnlib import batchnorm_forward``.
+Each public name has one import path. The maths below comes from ``bnlib`` itself, e.g.
+``from bnlib import batchnorm_forward``; the Keras references from ``bnlib.keras_ref``, the plot
+helpers from ``bnlib.plots``, the exercise checks from ``bnlib.exercises``.
 """
 
-from .alternatives import group_norm, instance_norm, layer_norm, rms_norm
+from .alternatives import group_norm, instance_norm, layer_norm, rms_norm, statistics_sets
 from .backprop import batchnorm_backward, batchnorm_backward_compact
 from .batchnorm import BNCache, batchnorm_forward, batchnorm_inference
 from .compare import compare
-from .data import Dataset, load_dataset, load_digits
+from .conventions import keras_moving_stats, paper_population_stats, torch_running_stats, torch_update_running_stats
+from .data import Dataset, load_dataset, load_digits, load_mnist, train_test_split
+from .defaults import KERAS_EPS, KERAS_MOMENTUM, RMS_EPS, TORCH_EPS, TORCH_MOMENTUM
 from .errors import MismatchError
 from .fast import FastBNCache, batchnorm_backward_fast, batchnorm_forward_fast
-from .folding import fold_batchnorm
-from .gradcheck import numeric_gradient, rel_error
+from .folding import batchnorm_affine, fold_batchnorm, fold_batchnorm_into_next
+from .glue import glue
+from .gradcheck import magnitude, numeric_gradient, rel_error
 from .layer import BatchNorm, update_moving_stats
-from .mlp import MLP, landscape_probe, sweep, train
+from .nn.landscape import LandscapeProbe, landscape_probe
+from .nn.network import MLP, mlp_backward, mlp_forward, mlp_logits
+from .nn.params import MLPParams, init_params
+from .nn.training import History, Sweep, sweep, train
+from .regression import (
+    gradient_descent,
+    hessian_condition_number,
+    iterations_to_converge,
+    layer_hessian,
+    least_squares_fit,
+    max_stable_learning_rate,
+    regression_gradient,
+    regression_hessian,
+    regression_loss,
+)
 from .stats import batch_mean, batch_variance, standardize
 
 __version__ = "0.1.0"
@@ -38,10 +60,20 @@ __all__ = [
     "BatchNorm",
     "Dataset",
     "FastBNCache",
+    "History",
+    "KERAS_EPS",
+    "KERAS_MOMENTUM",
+    "LandscapeProbe",
     "MLP",
+    "MLPParams",
     "MismatchError",
+    "RMS_EPS",
+    "Sweep",
+    "TORCH_EPS",
+    "TORCH_MOMENTUM",
     "batch_mean",
     "batch_variance",
+    "batchnorm_affine",
     "batchnorm_backward",
     "batchnorm_backward_compact",
     "batchnorm_backward_fast",
@@ -50,17 +82,40 @@ __all__ = [
     "batchnorm_inference",
     "compare",
     "fold_batchnorm",
+    "fold_batchnorm_into_next",
+    "glue",
+    "gradient_descent",
     "group_norm",
+    "hessian_condition_number",
+    "init_params",
     "instance_norm",
+    "iterations_to_converge",
+    "keras_moving_stats",
     "landscape_probe",
+    "layer_hessian",
     "layer_norm",
+    "least_squares_fit",
     "load_dataset",
     "load_digits",
+    "load_mnist",
+    "magnitude",
+    "max_stable_learning_rate",
+    "mlp_backward",
+    "mlp_forward",
+    "mlp_logits",
     "numeric_gradient",
+    "paper_population_stats",
+    "regression_gradient",
+    "regression_hessian",
+    "regression_loss",
     "rel_error",
     "rms_norm",
     "standardize",
+    "statistics_sets",
     "sweep",
+    "torch_running_stats",
+    "torch_update_running_stats",
     "train",
+    "train_test_split",
     "update_moving_stats",
 ]

@@ -21,7 +21,18 @@ variance, eps inside the square root). Pure functions, no state: these layers ha
 
 import numpy as np
 
-from .validation import as_batch, check_eps, check_param, feature_axis
+from .defaults import KERAS_EPS, RMS_EPS
+from .validation import (
+    as_batch,
+    as_numeric,
+    check_eps,
+    check_finite,
+    check_int,
+    check_param,
+    check_zero_variance,
+    feature_axis,
+    is_int,
+)
 
 __all__ = ["group_norm", "instance_norm", "layer_norm", "rms_norm", "statistics_sets"]
 
@@ -36,7 +47,7 @@ def _norm_axes(arr, axis):
             raise ValueError(f"axis={tuple(axis)} names the same axis twice for an array of shape {arr.shape}; "
                              "list each axis once.")
         return tuple(sorted(axes))
-    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
+    if not is_int(axis):
         raise TypeError(f"axis must be an int or a tuple of ints naming the axes to normalize over "
                         f"(default -1), got {axis!r}.")
     return (feature_axis(arr, axis),)
@@ -47,23 +58,17 @@ def _check_span_param(p, name, arr, axes):
     if len(axes) == 1:
         return check_param(p, name, arr, axes[0], arr.dtype)
     want = tuple(arr.shape[ax] for ax in axes)
-    try:
-        p = np.asarray(p)
-    except Exception as exc:
-        raise TypeError(f"{name} must be a numeric array of shape {want}; "
-                        f"numpy could not convert it ({exc}).") from None
-    if p.dtype == object or not (np.issubdtype(p.dtype, np.number) or p.dtype == bool):
-        raise TypeError(f"{name} must be numeric, got dtype {p.dtype}.")
+    p = as_numeric(p, name, f" of shape {want}")
     if p.shape != want:
         raise ValueError(f"{name} has shape {p.shape} but normalizing over axes {axes} of an input of shape "
                          f"{arr.shape} needs {name} of shape {want} (one value per normalized position, "
                          "as Keras's LayerNormalization builds it).")
-    if not np.all(np.isfinite(p)):
-        raise ValueError(f"{name} contains NaN or inf; every parameter must be finite.")
+    p = p.astype(arr.dtype, copy=False)
+    check_finite(p, name)
     shape = [1] * arr.ndim
     for ax in axes:
         shape[ax] = arr.shape[ax]
-    return p.astype(arr.dtype, copy=False).reshape(shape)
+    return p.reshape(shape)
 
 
 def _standardize_over(x, axes, eps, what):
@@ -77,13 +82,11 @@ def _standardize_over(x, axes, eps, what):
         )
     mu = x.mean(axis=axes, keepdims=True)
     var = x.var(axis=axes, keepdims=True)
-    if eps == 0 and np.any(var == 0):
-        raise ValueError(f"{what}: an example has a constant set of values (variance 0) and eps=0, so a_std would "
-                         "divide 0 by 0; use eps > 0 (Keras's default is 1e-3).")
+    check_zero_variance(var, eps, f"{what}: an example has a constant set of values (variance 0)")
     return (x - mu) / np.sqrt(var + eps)
 
 
-def layer_norm(a, gamma, beta, eps=1e-3, axis=-1):
+def layer_norm(a, gamma, beta, eps=KERAS_EPS, axis=-1):
     """Layer normalization (Ba et al. 2016): statistics over the features of each example.
 
     a:     (m, n) dense, (m, T, n) sequences or (m, h, w, c) images, batch-first.
@@ -97,7 +100,7 @@ def layer_norm(a, gamma, beta, eps=1e-3, axis=-1):
     Raises ValueError if the normalized axes hold a single value (n = 1): the output would be beta.
     Taught in chapter 7.
     """
-    arr = as_batch(a)
+    arr = as_batch(a, one_dim="example")
     axes = _norm_axes(arr, axis)
     eps = check_eps(eps)
     g = _check_span_param(gamma, "gamma", arr, axes)
@@ -106,9 +109,7 @@ def layer_norm(a, gamma, beta, eps=1e-3, axis=-1):
 
 
 def _check_groups(groups, c, ax):
-    if isinstance(groups, (bool, np.bool_)) or not isinstance(groups, (int, np.integer)):
-        raise TypeError(f"groups must be an int that divides the number of channels ({c}), got {groups!r}.")
-    groups = int(groups)
+    groups = check_int(groups, "groups", hint=f" that divides the number of channels ({c})")
     if groups == -1:  # Keras's shorthand for one group per channel (instance normalization)
         return c
     divisors = [d for d in range(1, c + 1) if c % d == 0]
@@ -132,7 +133,7 @@ def _group_norm(arr, groups, gamma, beta, eps, ax, what):
     return b + g * a_std
 
 
-def group_norm(a, groups, gamma, beta, eps=1e-3, axis=-1):
+def group_norm(a, groups, gamma, beta, eps=KERAS_EPS, axis=-1):
     """Group normalization (Wu & He 2018): statistics over groups of channels and every position of each example.
 
     a:      (m, h, w, c) images (or (m, n) dense, (m, T, c) sequences), batch-first.
@@ -148,14 +149,14 @@ def group_norm(a, groups, gamma, beta, eps=1e-3, axis=-1):
     Raises ValueError if G does not divide c, or if a group holds a single value (output would be beta).
     Taught in chapter 7.
     """
-    arr = as_batch(a)
+    arr = as_batch(a, one_dim="example")
     ax = feature_axis(arr, axis)
     eps = check_eps(eps)
     groups = _check_groups(groups, arr.shape[ax], ax)
     return _group_norm(arr, groups, gamma, beta, eps, ax, f"group normalization with groups={groups}")
 
 
-def instance_norm(a, gamma, beta, eps=1e-3, axis=-1):
+def instance_norm(a, gamma, beta, eps=KERAS_EPS, axis=-1):
     """Instance normalization (Ulyanov et al. 2016): statistics over the positions of one channel of one example.
 
     a:     (m, h, w, c) images (or (m, T, c) sequences), batch-first; needs positions besides the channels.
@@ -167,7 +168,7 @@ def instance_norm(a, gamma, beta, eps=1e-3, axis=-1):
     Raises ValueError for a dense (m, n) input: each (example, channel) is one value, the output would be beta.
     Taught in chapter 7.
     """
-    arr = as_batch(a)
+    arr = as_batch(a, one_dim=None)  # it needs positions besides the channels: no reshape of one vector does
     ax = feature_axis(arr, axis)
     eps = check_eps(eps)
     if arr.size // (arr.shape[0] * arr.shape[ax]) < 2:
@@ -179,7 +180,7 @@ def instance_norm(a, gamma, beta, eps=1e-3, axis=-1):
     return _group_norm(arr, arr.shape[ax], gamma, beta, eps, ax, "instance normalization")
 
 
-def rms_norm(a, gamma, eps=1e-6, axis=-1):
+def rms_norm(a, gamma, eps=RMS_EPS, axis=-1):
     """RMS normalization (Zhang & Sennrich 2019): divide each example by its root mean square; no mean, no beta.
 
     a:     (m, n) dense or (m, T, n) sequences (any batch-first array), axis as in :func:`layer_norm`.
@@ -193,14 +194,12 @@ def rms_norm(a, gamma, eps=1e-6, axis=-1):
     Raises ValueError if eps = 0 and an example is all zeros (0/0).
     Taught in chapter 7.
     """
-    arr = as_batch(a)
+    arr = as_batch(a, one_dim="example")
     axes = _norm_axes(arr, axis)
-    eps = check_eps(eps)
+    eps = check_eps(eps, default=RMS_EPS)
     g = _check_span_param(gamma, "gamma", arr, axes)
     mean_square = np.mean(arr * arr, axis=axes, keepdims=True)
-    if eps == 0 and np.any(mean_square == 0):
-        raise ValueError("rms normalization: an example is all zeros (mean square 0) and eps=0, so the division is "
-                         "0/0; use eps > 0 (Keras's default is 1e-6).")
+    check_zero_variance(mean_square, eps, "rms normalization: an example is all zeros (mean square 0)", RMS_EPS)
     return g * arr / np.sqrt(mean_square + eps)
 
 
@@ -219,9 +218,7 @@ def statistics_sets(method, m, c, groups=2):
     """
     if method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}.")
-    for name, v in (("m", m), ("c", c)):
-        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"{name} must be a positive int, got {v!r}.")
+    m, c = check_int(m, "m", 1), check_int(c, "c", 1)
     i, k = np.meshgrid(np.arange(m), np.arange(c), indexing="ij")
     if method == "batch":
         return k

@@ -19,9 +19,9 @@ Both functions take the :class:`bnlib.BNCache` returned by :func:`bnlib.batchnor
 import numpy as np
 
 from .batchnorm import BNCache
-from .validation import as_batch
+from .validation import as_upstream
 
-__all__ = ["batchnorm_backward", "batchnorm_backward_compact"]
+__all__ = ["batchnorm_backward", "batchnorm_backward_compact", "batchnorm_backward_kernel"]
 
 
 def _check(dout, cache):
@@ -31,13 +31,7 @@ def _check(dout, cache):
             f"cache must be the BNCache returned by batchnorm_forward(a, gamma, beta, ...), got "
             f"{type(cache).__name__}. Run the forward pass first: out, cache = batchnorm_forward(...)."
         )
-    d = as_batch(dout, name="dout")
-    if d.shape != cache.a.shape:
-        raise ValueError(
-            f"dout has shape {d.shape} but the forward pass's input a has shape {cache.a.shape}; "
-            "dout = dL/d(out) must have the shape of the layer's output, which is the shape of a."
-        )
-    return d.astype(cache.a.dtype, copy=False)
+    return as_upstream(dout, cache.a)
 
 
 def batchnorm_backward(dout, cache):
@@ -80,11 +74,21 @@ def batchnorm_backward_compact(dout, cache):
     dgamma = sum(dout * a_std), dbeta = sum(dout); sums over the M values of each feature.
     Taught in chapter 3.
     """
-    d = _check(dout, cache)
+    return batchnorm_backward_kernel(_check(dout, cache), cache)
+
+
+def batchnorm_backward_kernel(dout, cache):
+    """:func:`batchnorm_backward_compact` without its argument checks.
+
+    dout: float array of the shape and dtype of ``cache.a``;  cache: a :class:`bnlib.BNCache`.
+    Returns (da, dgamma, dbeta). The network of chapters 5 and 6 differentiates its BN layers with it.
+    """
     axes, bshape = cache.reduce_axes, cache.bshape
     M = cache.a.size // cache.a.shape[cache.axis]
-    dbeta = np.sum(d, axis=axes)
-    dgamma = np.sum(d * cache.a_std, axis=axes)
-    scale = (cache.gamma / (M * np.sqrt(cache.var + cache.eps))).reshape(bshape)
-    da = scale * (M * d - dbeta.reshape(bshape) - cache.a_std * dgamma.reshape(bshape))
+    dbeta = dout.sum(axis=axes)
+    dgamma = (dout * cache.a_std).sum(axis=axes)
+    da = M * dout
+    da -= dbeta.reshape(bshape)
+    da -= cache.a_std * dgamma.reshape(bshape)
+    da *= (cache.gamma / (M * np.sqrt(cache.var + cache.eps))).reshape(bshape)
     return da, dgamma, dbeta

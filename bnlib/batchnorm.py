@@ -8,23 +8,42 @@ For one unit j of layer l-1 and a batch of m examples (the notes' notation):
     a_tilde_j^(i) = beta_j + gamma_j * a_std_j^(i)
 
 Pure functions: no state. The moving statistics live in :class:`bnlib.BatchNorm`.
+Each public function checks its arguments (:mod:`bnlib.validation`) and then calls its kernel, which
+computes without checking; the layer of chapter 4 and the network of chapters 5 and 6 call the kernels
+directly, having checked their own inputs once.
 """
 
 from dataclasses import dataclass
 
 import numpy as np
 
+from .defaults import KERAS_EPS
 from .validation import (
     as_batch,
     check_batch_count,
     check_eps,
     check_param,
+    check_variance,
     check_zero_variance,
     feature_axis,
     reduce_axes,
 )
 
-__all__ = ["BNCache", "batchnorm_forward", "batchnorm_inference"]
+__all__ = [
+    "BNCache",
+    "batchnorm_forward",
+    "batchnorm_forward_kernel",
+    "batchnorm_inference",
+    "batchnorm_inference_kernel",
+    "broadcast_shape",
+]
+
+
+def broadcast_shape(a, axis):
+    """The shape that broadcasts a per-feature (n,) array against ``a`` along ``axis``: (1, n) for (m, n)."""
+    shape = [1] * a.ndim
+    shape[axis] = a.shape[axis]
+    return tuple(shape)
 
 
 @dataclass(frozen=True)
@@ -53,12 +72,10 @@ class BNCache:
     @property
     def bshape(self):
         """Shape that broadcasts a (n,) parameter against ``a``."""
-        shape = [1] * self.a.ndim
-        shape[self.axis] = self.a.shape[self.axis]
-        return tuple(shape)
+        return broadcast_shape(self.a, self.axis)
 
 
-def batchnorm_forward(a, gamma, beta, eps=1e-3, axis=-1):
+def batchnorm_forward(a, gamma, beta, eps=KERAS_EPS, axis=-1):
     """Training-mode batch normalization with the batch's own statistics.
 
     a:     (m, n) dense or (m, h, w, c) images, batch-first.
@@ -77,17 +94,31 @@ def batchnorm_forward(a, gamma, beta, eps=1e-3, axis=-1):
     g = check_param(gamma, "gamma", arr, ax, arr.dtype)
     b = check_param(beta, "beta", arr, ax, arr.dtype)
     check_batch_count(arr, ax)
-    axes = reduce_axes(arr, ax)
-    mu = arr.mean(axis=axes, keepdims=True)
-    var = arr.var(axis=axes, keepdims=True)
+    return batchnorm_forward_kernel(arr, g, b, eps, ax)
+
+
+def batchnorm_forward_kernel(a, gamma, beta, eps, axis):
+    """:func:`batchnorm_forward` without its argument checks.
+
+    a: float array (m, ...) with at least 2 values per feature;  gamma, beta: (n,) or broadcastable
+    against a, of a's dtype;  eps: float >= 0;  axis: the non-negative feature axis.
+    Returns (out, BNCache). Raises ValueError only when eps = 0 and a feature is constant over the
+    batch, the one check that needs the data's statistics.
+    """
+    axes = reduce_axes(a, axis)
+    bshape = broadcast_shape(a, axis)
+    mu = a.mean(axis=axes, keepdims=True)
+    a_std = a - mu
+    var = (a_std * a_std).mean(axis=axes, keepdims=True)  # the biased variance, as np.var computes it
     check_zero_variance(var, eps)
-    a_std = (arr - mu) / np.sqrt(var + eps)
-    out = b + g * a_std
-    cache = BNCache(a=arr, mu=mu.ravel(), var=var.ravel(), a_std=a_std, gamma=g.ravel(), eps=eps, axis=ax)
-    return out, cache
+    a_std /= np.sqrt(var + eps)
+    gamma = np.reshape(gamma, bshape)
+    out = a_std * gamma
+    out += np.reshape(beta, bshape)
+    return out, BNCache(a=a, mu=mu.ravel(), var=var.ravel(), a_std=a_std, gamma=gamma.ravel(), eps=eps, axis=axis)
 
 
-def batchnorm_inference(a, moving_mean, moving_var, gamma, beta, eps=1e-3, axis=-1):
+def batchnorm_inference(a, moving_mean, moving_var, gamma, beta, eps=KERAS_EPS, axis=-1):
     """Inference-mode batch normalization with fixed (moving) statistics.
 
     a:           (m, n) or (m, h, w, c), batch-first; m = 1 is fine here.
@@ -105,8 +136,19 @@ def batchnorm_inference(a, moving_mean, moving_var, gamma, beta, eps=1e-3, axis=
     var = check_param(moving_var, "moving_var", arr, ax, arr.dtype)
     g = check_param(gamma, "gamma", arr, ax, arr.dtype)
     b = check_param(beta, "beta", arr, ax, arr.dtype)
-    if np.any(var < 0):
-        raise ValueError("moving_var must be >= 0 everywhere; a variance cannot be negative.")
-    if eps == 0 and np.any(var == 0):
-        raise ValueError("moving_var has a zero entry and eps=0, so the division is undefined; use eps > 0.")
-    return b + g * (arr - mean) / np.sqrt(var + eps)
+    check_variance(var, "moving_var")
+    return batchnorm_inference_kernel(arr, mean, var, g, b, eps, ax)
+
+
+def batchnorm_inference_kernel(a, moving_mean, moving_var, gamma, beta, eps, axis):
+    """:func:`batchnorm_inference` without its argument checks.
+
+    a: float array (m, ...);  moving_mean, moving_var (>= 0), gamma, beta: (n,) or broadcastable against
+    a;  eps: float >= 0;  axis: the non-negative feature axis.
+    Raises ValueError only when eps = 0 and a moving variance is 0.
+    """
+    bshape = broadcast_shape(a, axis)
+    var = np.reshape(moving_var, bshape)
+    check_zero_variance(var, eps, "moving_var has a zero entry")
+    mean, gamma, beta = (np.reshape(p, bshape) for p in (moving_mean, gamma, beta))
+    return beta + gamma * (a - mean) / np.sqrt(var + eps)

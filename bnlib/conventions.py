@@ -14,29 +14,25 @@ Names say which convention they compute; nothing here mixes them.
 
 import numpy as np
 
-from .layer import as_stat, update_moving_stats
-from .validation import as_batch, check_momentum, feature_axis, reduce_axes
+from .defaults import KERAS_MOMENTUM, TORCH_MOMENTUM
+from .layer import moving_average
+from .validation import as_batch, as_stat, check_int, check_momentum, feature_axis, reduce_axes
 
 __all__ = [
-    "KERAS_EPS",
-    "KERAS_MOMENTUM",
-    "TORCH_EPS",
-    "TORCH_MOMENTUM",
     "keras_moving_stats",
     "paper_population_stats",
     "torch_running_stats",
     "torch_update_running_stats",
+    "torch_update_running_stats_kernel",
 ]
-
-KERAS_MOMENTUM = 0.99  # weight of the old moving value
-KERAS_EPS = 1e-3
-TORCH_MOMENTUM = 0.1  # weight of the new batch value
-TORCH_EPS = 1e-5
 
 
 def _batch_stats(batches, axis):
     """Per batch: (mu (n,), biased var (n,), count = values per feature); same feature size throughout."""
-    if isinstance(batches, np.ndarray) or len(batches) == 0:
+    if not isinstance(batches, (list, tuple)):
+        raise TypeError(f"batches must be a list of batch-first arrays, e.g. [a1, a2, ...], each (m, n); got "
+                        f"{type(batches).__name__}. For one array of batches, use list(batches).")
+    if len(batches) == 0:
         raise ValueError("batches must be a non-empty list of batch-first arrays, e.g. [a1, a2, ...], each (m, n).")
     stats = []
     for k, b in enumerate(batches):
@@ -66,13 +62,17 @@ def torch_update_running_stats(running_mean, running_var, batch_mean, batch_var,
     Taught in chapter 4.
     """
     momentum = check_momentum(momentum)
-    if isinstance(m, (bool, np.bool_)) or not isinstance(m, (int, np.integer)) or m < 2:
-        raise ValueError(f"m must be an int >= 2 (the unbiased variance divides by m - 1), got {m!r}.")
+    m = check_int(m, "m", 2, " (the unbiased variance divides by m - 1)")
     running_mean = as_stat(running_mean, "running_mean")
     n = running_mean.size
     running_var = as_stat(running_var, "running_var", n)
     batch_mean = as_stat(batch_mean, "batch_mean", n)
     batch_var = as_stat(batch_var, "batch_var", n)
+    return torch_update_running_stats_kernel(running_mean, running_var, batch_mean, batch_var, m, momentum)
+
+
+def torch_update_running_stats_kernel(running_mean, running_var, batch_mean, batch_var, m, momentum):
+    """:func:`torch_update_running_stats` without its argument checks (m an int >= 2, momentum in [0, 1])."""
     unbiased = batch_var * (m / (m - 1))
     return (1.0 - momentum) * running_mean + momentum * batch_mean, (1.0 - momentum) * running_var + momentum * unbiased
 
@@ -83,15 +83,16 @@ def keras_moving_stats(batches, momentum=KERAS_MOMENTUM, axis=-1):
     batches: list of batch-first arrays, each (m, n) (or (m, h, w, c) with ``axis``).
     momentum: weight of the old value (0.99).
     Returns (moving_mean, moving_var), each (T, n) for T batches: row t is the exponential moving
-    average of the batch means (of the biased batch variances) after batch t, via
-    :func:`bnlib.layer.update_moving_stats`; the last row is what the layer holds at the end.
+    average of the batch means (of the biased batch variances) after batch t, as
+    :func:`bnlib.update_moving_stats` computes it; the last row is what the layer holds at the end.
     Taught in chapter 4.
     """
+    momentum = check_momentum(momentum)
     stats = _batch_stats(batches, axis)
     mean, var = np.zeros_like(stats[0][0]), np.ones_like(stats[0][1])
     means, variances = [], []
     for mu, v, _ in stats:
-        mean, var = update_moving_stats(mean, var, mu, v, momentum)
+        mean, var = moving_average(mean, mu, momentum), moving_average(var, v, momentum)
         means.append(mean)
         variances.append(var)
     return np.array(means), np.array(variances)
@@ -108,12 +109,17 @@ def torch_running_stats(batches, momentum=TORCH_MOMENTUM, axis=-1):
     statistics after batch t, starting from the initial 0 and 1; the last row is the final state.
     Taught in chapter 4.
     """
+    if momentum is not None:
+        momentum = check_momentum(momentum)
     stats = _batch_stats(batches, axis)
+    if min(count for _, _, count in stats) < 2:
+        raise ValueError("a batch with one value per feature has no unbiased variance (it divides by m - 1); "
+                         "use batches of m >= 2 examples.")
     mean, var = np.zeros_like(stats[0][0]), np.ones_like(stats[0][1])
     means, variances = [], []
     for t, (mu, v, count) in enumerate(stats, start=1):
         factor = 1.0 / t if momentum is None else momentum
-        mean, var = torch_update_running_stats(mean, var, mu, v, count, factor)
+        mean, var = torch_update_running_stats_kernel(mean, var, mu, v, count, factor)
         means.append(mean)
         variances.append(var)
     return np.array(means), np.array(variances)

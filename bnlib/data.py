@@ -3,7 +3,7 @@
 The default is scikit-learn's bundled ``load_digits``: 1797 handwritten digits of 8x8 pixels
 (grey levels 0..16), shipped inside the installed package, so nothing is downloaded.
 In Colab, ``load_dataset("mnist")`` switches to the 70,000 28x28 MNIST digits of Ioffe & Szegedy's
-Figure 1 through Keras (a download; never used by the tests or by default).
+Figure 1 through Keras (:func:`load_mnist`, a download; never used by the tests or by default).
 
 Arrays are batch-first, as everywhere in bnlib: images are flattened to ``X`` of shape (m, n) with
 values in [0, 1], labels ``y`` are integers of shape (m,).
@@ -13,7 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Dataset", "load_digits", "load_dataset", "train_test_split"]
+from .keras_ref import keras
+from .validation import check_number
+
+__all__ = ["Dataset", "load_dataset", "load_digits", "load_mnist", "train_test_split"]
 
 
 @dataclass(frozen=True)
@@ -62,8 +65,8 @@ def train_test_split(X, y, test_fraction=0.25, seed=0):
         raise ValueError(f"X must be (m, n) and y (m,) with the same m; got shapes {X.shape} and {y.shape}.")
     if not np.issubdtype(y.dtype, np.integer):
         raise TypeError(f"y must hold integer class labels, got dtype {y.dtype}; use y.astype(int).")
-    if isinstance(test_fraction, bool) or not isinstance(test_fraction, (int, float)) or not 0 < test_fraction < 1:
-        raise ValueError(f"test_fraction must be a number strictly between 0 and 1, got {test_fraction!r}.")
+    check_number(test_fraction, "test_fraction", low=0, high=1, low_open=True, high_open=True,
+                 hint=" (the share of each class held out for testing)")
     rng = np.random.default_rng(seed)
     test_idx, train_idx = [], []
     for c in np.unique(y):
@@ -107,9 +110,24 @@ def load_dataset(name="digits", seed=0):
     if name == "digits":
         return load_digits(seed=seed)
     if name == "mnist":
-        from .keras_ref import keras_mnist
-
-        X_train, y_train, X_test, y_test = keras_mnist()
-        return Dataset(X_train, y_train, X_test, y_test, name="MNIST (Keras)")
+        return load_mnist()
     raise ValueError(f'name must be "digits" (offline, bundled with scikit-learn) or "mnist" (downloads), '
                      f"got {name!r}.")
+
+
+def load_mnist():
+    """MNIST through ``keras.datasets.mnist`` (downloads about 11 MB on first use; meant for Colab).
+
+    Returns a :class:`Dataset` with Keras's own 60,000/10,000 split: X float64 (60000, 784) and
+    (10000, 784), pixel values / 255 in [0, 1]; y int64 labels. Used by ``load_dataset("mnist")``,
+    never by the tests or by default (the book builds offline with scikit-learn's digits).
+    Keras comes through :func:`bnlib.keras_ref.keras`, the course's one door to TensorFlow, which
+    loads only now.
+    """
+    (X_train, y_train), (X_test, y_test) = keras().datasets.mnist.load_data()
+
+    def flat(X):
+        return X.reshape(len(X), -1).astype(np.float64) / 255.0
+
+    return Dataset(flat(X_train), y_train.astype(np.int64), flat(X_test), y_test.astype(np.int64),
+                   name="MNIST (Keras)")

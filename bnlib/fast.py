@@ -27,8 +27,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .defaults import KERAS_EPS
 from .validation import (
     as_batch,
+    as_upstream,
     check_batch_count,
     check_eps,
     check_finite,
@@ -108,7 +110,7 @@ def _check_out(out, like, inputs):
     return out
 
 
-def batchnorm_forward_fast(a, gamma, beta, eps=1e-3, axis=-1, out=None):
+def batchnorm_forward_fast(a, gamma, beta, eps=KERAS_EPS, axis=-1, out=None):
     """Training-mode batch normalization, as :func:`bnlib.batchnorm_forward`, with fewer passes over memory.
 
     a:     (m, n) dense or (m, h, w, c) images, batch-first; float32 stays float32, integers become float64.
@@ -163,13 +165,7 @@ def batchnorm_backward_fast(dout, cache, out=None):
             f"cache must be the FastBNCache returned by batchnorm_forward_fast(a, gamma, beta, ...), got "
             f"{type(cache).__name__}. (The BNCache of batchnorm_forward goes to batchnorm_backward.)"
         )
-    d = as_batch(dout, name="dout", finite=False)
-    if d.shape != cache.a.shape:
-        raise ValueError(
-            f"dout has shape {d.shape} but the forward pass's input a has shape {cache.a.shape}; "
-            "dout = dL/d(out) must have the shape of the layer's output, which is the shape of a."
-        )
-    d = d.astype(cache.a.dtype, copy=False)
+    d = as_upstream(dout, cache.a, finite=False)  # finiteness is checked through the sums below
     out = _check_out(out, d, [d, cache.a])
     x, pshape = _features_view(cache.a, cache.axis)
     g, _ = _features_view(d, cache.axis)

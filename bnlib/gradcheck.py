@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .validation import as_batch
+from .validation import as_batch, as_numeric, check_number
 
 __all__ = ["magnitude", "numeric_gradient", "rel_error"]
 
@@ -33,10 +33,7 @@ def numeric_gradient(F, x, dout, h=1e-5):
     """
     x = as_batch(x, name="x", min_ndim=1)
     dout = as_batch(dout, name="dout", min_ndim=1)
-    if isinstance(h, (bool, np.bool_)) or not isinstance(h, (int, float, np.integer, np.floating)):
-        raise TypeError(f"h must be a positive number (the finite-difference step, e.g. 1e-5), got {h!r}.")
-    if not (np.isfinite(h) and h > 0):
-        raise ValueError(f"h must be a finite number > 0 (the finite-difference step, e.g. 1e-5), got {h}.")
+    h = check_number(h, "h", low=0, low_open=True, hint=" (the finite-difference step, e.g. 1e-5)")
     if not callable(F):
         raise TypeError(f"F must be a function of one array, got {type(F).__name__}.")
 
@@ -67,8 +64,8 @@ def rel_error(x, y):
     ``tiny`` is the smallest positive normal float64, so two zero arrays give 0 rather than 0/0.
     Taught in chapter 3.
     """
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
+    x = as_numeric(x, "x").astype(np.float64)
+    y = as_numeric(y, "y").astype(np.float64)
     if x.shape != y.shape:
         raise ValueError(f"x and y must have the same shape to be compared, got {x.shape} and {y.shape}.")
     if x.size == 0:
@@ -88,10 +85,7 @@ def magnitude(err):
     (``compare`` prints its max |diff| in coarser buckets of three decades.)
     Taught in chapter 3.
     """
-    if isinstance(err, (bool, np.bool_)) or not isinstance(err, (int, float, np.integer, np.floating)):
-        raise TypeError(f"err must be a number >= 0, e.g. a relative error, got {err!r}.")
-    if not err >= 0:
-        raise ValueError(f"err must be >= 0 (an error size), got {err}.")
+    err = check_number(err, "err", low=0, finite=False, hint=" (an error size, e.g. a relative error)")
     if not np.isfinite(err):
         return f"= {float(err)}"
     if err < 1e-12:

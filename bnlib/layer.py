@@ -6,49 +6,30 @@ Keras's convention, the course default: after every training call
     moving_var  = momentum * moving_var  + (1 - momentum) * sigma^2      (sigma^2 biased, divide by m)
 
 with momentum = 0.99 weighting the OLD value. The maths is the pure function
-:func:`update_moving_stats`; :class:`BatchNorm` only holds the four weights and decides,
-like ``keras.layers.BatchNormalization``, which of the pure functions a call runs.
+:func:`update_moving_stats` (its kernel :func:`moving_average`); :class:`BatchNorm` only holds the
+four weights and decides, like ``keras.layers.BatchNormalization``, which kernel a call runs, after
+checking its input once.
 """
 
 import numpy as np
 
-from .batchnorm import batchnorm_forward, batchnorm_inference
-from .validation import as_batch, check_eps, check_momentum, feature_axis
+from .batchnorm import batchnorm_forward_kernel, batchnorm_inference_kernel
+from .defaults import KERAS_EPS, KERAS_MOMENTUM
+from .validation import (
+    as_batch,
+    as_stat,
+    check_batch_count,
+    check_eps,
+    check_int,
+    check_momentum,
+    check_variance,
+    feature_axis,
+)
 
-__all__ = ["BatchNorm", "update_moving_stats"]
-
-
-def as_stat(x, name, n=None):
-    """Return a per-feature statistic as a finite 1-D float array of shape (n,).
-
-    x: array-like of shape (n,) (a (1, n) or (n, 1) array is flattened).
-    n: the expected number of features, or None to take it from ``x``.
-    Raises TypeError for non-numeric input and ValueError for a scalar, a wrong shape or NaN/inf.
-    """
-    try:
-        arr = np.asarray(x)
-    except Exception as exc:
-        raise TypeError(f"{name} must be a numeric array of shape (n,); numpy could not convert it ({exc}).") from None
-    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
-        raise TypeError(f"{name} must be numeric, got dtype {arr.dtype}.")
-    if arr.ndim == 0:
-        raise ValueError(f"{name} must have one value per feature, shape (n,), got a scalar; use np.full(n, value).")
-    if arr.ndim > 2 or (arr.ndim == 2 and 1 not in arr.shape):
-        raise ValueError(f"{name} must have shape (n,), one value per feature, got shape {arr.shape}.")
-    arr = arr.reshape(-1)
-    if n is not None and arr.size != n:
-        raise ValueError(
-            f"{name} has {arr.size} values but {n} were expected (one per feature); "
-            "every per-feature statistic must have the same shape (n,)."
-        )
-    if not np.issubdtype(arr.dtype, np.floating) or arr.dtype == np.float16:
-        arr = arr.astype(np.float64)
-    if not np.all(np.isfinite(arr)):
-        raise ValueError(f"{name} contains NaN or inf; per-feature statistics must be finite.")
-    return arr
+__all__ = ["BatchNorm", "moving_average", "update_moving_stats"]
 
 
-def update_moving_stats(moving_mean, moving_var, batch_mean, batch_var, momentum=0.99):
+def update_moving_stats(moving_mean, moving_var, batch_mean, batch_var, momentum=KERAS_MOMENTUM):
     """One step of Keras's exponential moving average of the batch statistics.
 
     moving_mean, moving_var: (n,) the running estimates before the step.
@@ -66,12 +47,14 @@ def update_moving_stats(moving_mean, moving_var, batch_mean, batch_var, momentum
     moving_var = as_stat(moving_var, "moving_var", n)
     batch_mean = as_stat(batch_mean, "batch_mean", n)
     batch_var = as_stat(batch_var, "batch_var", n)
-    for name, v in (("moving_var", moving_var), ("batch_var", batch_var)):
-        if np.any(v < 0):
-            raise ValueError(f"{name} must be >= 0 everywhere; a variance cannot be negative.")
-    mean = momentum * moving_mean + (1.0 - momentum) * batch_mean
-    var = momentum * moving_var + (1.0 - momentum) * batch_var
-    return mean, var
+    check_variance(moving_var, "moving_var")
+    check_variance(batch_var, "batch_var")
+    return moving_average(moving_mean, batch_mean, momentum), moving_average(moving_var, batch_var, momentum)
+
+
+def moving_average(moving, batch, momentum):
+    """momentum * moving + (1 - momentum) * batch, a new array: :func:`update_moving_stats`'s kernel (no checks)."""
+    return momentum * moving + (1.0 - momentum) * batch
 
 
 class BatchNorm:
@@ -84,20 +67,18 @@ class BatchNorm:
     initial values): gamma = 1, beta = 0, moving_mean = 0, moving_var = 1; ``trainable`` = True.
 
     ``layer(a, training=...)``:
-      * training=True and trainable: batch statistics (:func:`batchnorm_forward`), then the
+      * training=True and trainable: batch statistics (:func:`bnlib.batchnorm_forward`), then the
         moving statistics take one :func:`update_moving_stats` step;
       * otherwise (training False or None, or trainable=False): moving statistics
-        (:func:`batchnorm_inference`), nothing changes. Keras 3 also ignores training=True
+        (:func:`bnlib.batchnorm_inference`), nothing changes. Keras 3 also ignores training=True
         on a frozen layer, which is what fine-tuning wants.
     Taught in chapter 4.
     """
 
-    def __init__(self, momentum=0.99, epsilon=1e-3, axis=-1):
+    def __init__(self, momentum=KERAS_MOMENTUM, epsilon=KERAS_EPS, axis=-1):
         self.momentum = check_momentum(momentum)
         self.epsilon = check_eps(epsilon)
-        if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
-            raise TypeError(f"axis must be an int naming the feature axis (default -1), got {axis!r}.")
-        self.axis = int(axis)
+        self.axis = check_int(axis, "axis", hint=" naming the feature axis (default -1)")
         self.trainable = True
         self.gamma = self.beta = self.moving_mean = self.moving_var = None
 
@@ -108,8 +89,7 @@ class BatchNorm:
 
     def build(self, n, dtype=np.float64):
         """Create the four (n,) weights with Keras's initial values 1, 0, 0, 1."""
-        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f"n must be a positive int, the number of features, got {n!r}.")
+        n = check_int(n, "n", 1, ", the number of features")
         self.gamma = np.ones(n, dtype=dtype)
         self.beta = np.zeros(n, dtype=dtype)
         self.moving_mean = np.zeros(n, dtype=dtype)
@@ -128,8 +108,7 @@ class BatchNorm:
         gamma = as_stat(weights[0], "gamma")
         beta, mean, var = (as_stat(w, name, gamma.size) for w, name in
                            zip(weights[1:], ("beta", "moving_mean", "moving_var"), strict=True))
-        if np.any(var < 0):
-            raise ValueError("moving_var must be >= 0 everywhere; a variance cannot be negative.")
+        check_variance(var, "moving_var")
         self.gamma, self.beta, self.moving_mean, self.moving_var = gamma, beta, mean, var
 
     def __call__(self, a, training=False):
@@ -145,10 +124,13 @@ class BatchNorm:
                 f"the layer was built for {self.gamma.size} features but a has {arr.shape[ax]} on axis "
                 f"{self.axis} (shape {arr.shape}); use a new layer for a different feature size."
             )
+        # The weights were checked when they were set; they compute in the input's dtype.
+        gamma, beta = (w.astype(arr.dtype, copy=False) for w in (self.gamma, self.beta))
         if training and self.trainable:
-            out, cache = batchnorm_forward(arr, self.gamma, self.beta, eps=self.epsilon, axis=ax)
-            self.moving_mean, self.moving_var = update_moving_stats(
-                self.moving_mean, self.moving_var, cache.mu, cache.var, self.momentum)
+            check_batch_count(arr, ax)
+            out, cache = batchnorm_forward_kernel(arr, gamma, beta, self.epsilon, ax)
+            self.moving_mean = moving_average(self.moving_mean, cache.mu, self.momentum)
+            self.moving_var = moving_average(self.moving_var, cache.var, self.momentum)
             return out
-        return batchnorm_inference(arr, self.moving_mean, self.moving_var, self.gamma, self.beta,
-                                   eps=self.epsilon, axis=ax)
+        mean, var = (w.astype(arr.dtype, copy=False) for w in (self.moving_mean, self.moving_var))
+        return batchnorm_inference_kernel(arr, mean, var, gamma, beta, self.epsilon, ax)

@@ -14,11 +14,9 @@ kappa = lambda_max / lambda_min of H. Standardizing x makes H (nearly) the ident
 Parameters are ordered theta = (b, w) everywhere.
 """
 
-import numbers
-
 import numpy as np
 
-from .validation import as_batch
+from .validation import as_batch, as_numeric, check_finite, check_int, check_number
 
 __all__ = [
     "regression_loss",
@@ -29,6 +27,7 @@ __all__ = [
     "least_squares_fit",
     "gradient_descent",
     "iterations_to_converge",
+    "layer_hessian",
 ]
 
 
@@ -60,26 +59,12 @@ def _check_x(x, max_ndim=1):
     return x
 
 
-def _check_number(value, name, positive=False):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}.")
-    value = float(value)
-    if not np.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}.")
-    if positive and value <= 0:
-        raise ValueError(f"{name} must be > 0, got {value}.")
-    return value
-
-
 def _check_theta(theta, name="start"):
-    try:
-        t = np.asarray(theta, dtype=np.float64)
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be a pair of numbers (b, w), got {theta!r}.") from None
+    t = as_numeric(theta, name, " (b, w) of shape (2,)")
     if t.shape != (2,):
         raise ValueError(f"{name} must be a pair (b, w) of shape (2,), got shape {t.shape}.")
-    if not np.all(np.isfinite(t)):
-        raise ValueError(f"{name} must be finite, got {t}.")
+    t = t.astype(np.float64)
+    check_finite(t, name)
     return t
 
 
@@ -92,12 +77,14 @@ def regression_loss(b, w, x, y):
     Taught in chapter 1.
     """
     x, y = _check_xy(x, y)
+    b_arr, w_arr = (as_numeric(v, name).astype(np.float64) for v, name in ((b, "b"), (w, "w")))
     try:
-        b_arr, w_arr = np.broadcast_arrays(np.asarray(b, dtype=np.float64), np.asarray(w, dtype=np.float64))
-    except (TypeError, ValueError):
-        raise TypeError("b and w must be numbers or numeric arrays of broadcastable shapes.") from None
-    if not (np.all(np.isfinite(b_arr)) and np.all(np.isfinite(w_arr))):
-        raise ValueError("b and w must be finite.")
+        b_arr, w_arr = np.broadcast_arrays(b_arr, w_arr)
+    except ValueError:
+        raise ValueError(f"b and w must have broadcastable shapes (e.g. both from np.meshgrid), got shapes "
+                         f"{b_arr.shape} and {w_arr.shape}.") from None
+    check_finite(b_arr, "b")
+    check_finite(w_arr, "w")
     residual = b_arr[..., None] + w_arr[..., None] * x - y  # shape S + (m,)
     loss = 0.5 * np.mean(residual**2, axis=-1)
     return float(loss) if loss.ndim == 0 else loss
@@ -111,8 +98,13 @@ def regression_gradient(b, w, x, y):
     Taught in chapter 1.
     """
     x, y = _check_xy(x, y)
-    b = _check_number(b, "b")
-    w = _check_number(w, "w")
+    b = check_number(b, "b")
+    w = check_number(w, "w")
+    return _gradient(b, w, x, y)
+
+
+def _gradient(b, w, x, y):
+    """:func:`regression_gradient` without its argument checks; gradient descent steps with it."""
     r = b + w * x - y
     return np.array([r.mean(), (r * x).mean()])
 
@@ -127,8 +119,7 @@ def regression_hessian(x):
     Taught in chapter 1.
     """
     x = _check_x(x, max_ndim=2)
-    A = np.column_stack([np.ones(x.shape[0]), x])
-    return A.T @ A / x.shape[0]
+    return _weighted_second_moment(x, np.ones(x.shape[0]))
 
 
 def hessian_condition_number(x):
@@ -178,16 +169,12 @@ def gradient_descent(x, y, start, lr, steps):
     """
     x, y = _check_xy(x, y)
     theta = _check_theta(start)
-    lr = _check_number(lr, "lr", positive=True)
-    if isinstance(steps, (bool, np.bool_)) or not isinstance(steps, numbers.Integral):
-        raise TypeError(f"steps must be an int >= 0, got {steps!r}.")
-    if steps < 0:
-        raise ValueError(f"steps must be >= 0, got {steps}.")
-    path = np.empty((int(steps) + 1, 2))
+    lr = check_number(lr, "lr", low=0, low_open=True)
+    steps = check_int(steps, "steps", 0)
+    path = np.empty((steps + 1, 2))
     path[0] = theta
-    for k in range(1, int(steps) + 1):
-        r = theta[0] + theta[1] * x - y
-        theta = theta - lr * np.array([r.mean(), (r * x).mean()])
+    for k in range(1, steps + 1):
+        theta = theta - lr * _gradient(theta[0], theta[1], x, y)
         path[k] = theta
     return path
 
@@ -207,8 +194,8 @@ def iterations_to_converge(x, y, start, lr, tol=1e-6):
     """
     x, y = _check_xy(x, y)
     theta0 = _check_theta(start)
-    lr = _check_number(lr, "lr", positive=True)
-    tol = _check_number(tol, "tol", positive=True)
+    lr = check_number(lr, "lr", low=0, low_open=True)
+    tol = check_number(tol, "tol", low=0, low_open=True)
     lam, vecs = np.linalg.eigh(regression_hessian(x))
     if lr >= 2.0 / lam[-1]:
         raise ValueError(
@@ -238,3 +225,41 @@ def iterations_to_converge(x, y, start, lr, tol=1e-6):
         else:
             hi = mid
     return hi
+
+
+# ---- added for issue 14 ----
+
+def _weighted_second_moment(x, h):
+    """(1/m) sum_i h_i [1, x_i][1, x_i]^T for x (m, n) or (m,) and h (m,); unchecked kernel."""
+    A = np.column_stack([np.ones(x.shape[0]), x])
+    return (A * h[:, None]).T @ A / x.shape[0]
+
+
+def layer_hessian(a, curvature=None):
+    """The Hessian of a mean per-example loss with respect to one unit's (b, w), where z_i = b + a_i . w.
+
+    Because z_i is affine in (b, w), the chain rule gives exactly
+
+        H = (1/m) sum_i h_i [1, a_i][1, a_i]^T,     h_i = d^2 loss_i / d z_i^2,
+
+    a second moment of the inputs [1, a_i] weighted by each example's curvature. For a linear
+    output under squared loss h_i = 1 and H is ``regression_hessian(a)``; for a sigmoid output
+    under cross-entropy h_i = p_i (1 - p_i); for a sigmoid output under squared loss the
+    Gauss-Newton approximation keeps h_i = g'(z_i)^2 and drops (g(z_i) - y_i) g''(z_i).
+    a: (m,) or (m, n) the inputs of the unit (e.g. the activations a^[1] feeding layer 2).
+    curvature: (m,) the h_i, or None for h_i = 1.
+    Returns H: (n + 1, n + 1), parameters ordered (b, w_1, ..., w_n).
+    Raises ValueError for a curvature of the wrong shape or with NaN/inf.
+    Taught in chapter 1 (the layer-2 Hessian).
+    """
+    a = _check_x(a, max_ndim=2)
+    m = a.shape[0]
+    if curvature is None:
+        h = np.ones(m)
+    else:
+        h = np.asarray(curvature, dtype=np.float64)
+        if h.shape != (m,):
+            raise ValueError(f"curvature must have shape ({m},), one h_i per example of a, got shape {h.shape}.")
+        if not np.all(np.isfinite(h)):
+            raise ValueError("curvature contains NaN or inf; each h_i must be a finite number.")
+    return _weighted_second_moment(a, h)

@@ -7,7 +7,7 @@ and ``axis`` names the feature axis. Statistics are taken over every other axis.
 
 import numpy as np
 
-from .validation import as_batch, feature_axis, reduce_axes
+from .validation import as_batch, feature_axis, is_int, reduce_axes
 
 __all__ = ["batch_mean", "batch_variance", "standardize"]
 
@@ -42,15 +42,20 @@ def batch_variance(a, axis=-1, ddof=0):
     """
     arr = as_batch(a)
     ax = feature_axis(arr, axis)
-    if ddof not in (0, 1):
-        raise ValueError(f"ddof must be 0 (divide by m, Keras) or 1 (divide by m-1, the notes' formula), got {ddof!r}.")
-    count = _count(arr, ax)
+    _check_ddof(ddof, _count(arr, ax))
+    return arr.var(axis=reduce_axes(arr, ax), ddof=ddof)
+
+
+def _check_ddof(ddof, count):
+    """ddof is 0 or 1, and ``count`` values per feature leave at least one degree of freedom."""
+    if not is_int(ddof) or ddof not in (0, 1):
+        error = ValueError if is_int(ddof) else TypeError
+        raise error(f"ddof must be 0 (divide by m, Keras) or 1 (divide by m-1, the notes' formula), got {ddof!r}.")
     if count - ddof <= 0:
         raise ValueError(
             f"cannot compute a variance with ddof={ddof} from {count} value(s) per feature; "
             "use a batch with at least 2 examples (or ddof=0)."
         )
-    return arr.var(axis=reduce_axes(arr, ax), ddof=ddof)
 
 
 def standardize(X, ddof=1, axis=-1):
@@ -66,8 +71,10 @@ def standardize(X, ddof=1, axis=-1):
     """
     arr = as_batch(X, name="X")
     ax = feature_axis(arr, axis)
-    mu = batch_mean(arr, axis=ax)
-    var = batch_variance(arr, axis=ax, ddof=ddof)
+    _check_ddof(ddof, _count(arr, ax))
+    axes = reduce_axes(arr, ax)
+    mu = arr.mean(axis=axes)
+    var = arr.var(axis=axes, ddof=ddof)
     if np.any(var == 0):
         cols = np.flatnonzero(var == 0).tolist()
         raise ValueError(

@@ -2,13 +2,14 @@
 
 Every source is what a student would type in an answer cell (without the ``# ANSWER:`` line). They are
 written independently of bnlib (plain numpy, hand derivations), so the tests compare bnlib's checks
-with an independent reference. ``make_mixed_submissions`` builds a folder of submission notebooks.
+with an independent reference. :func:`build_submission` writes them into a submission notebook (with
+nbformat, a test dependency: bnlib itself reads notebooks as plain JSON).
 """
 
-import pathlib
+import nbformat
 
-from bnlib.exercises import EXERCISES
-from bnlib.grading import build_submission
+from bnlib.exercises.catalogue import EXERCISES
+from bnlib.grading.contract import check_source
 
 # ---- one canonical correct answer per exercise (what a worked solution looks like) ----
 CORRECT = {
@@ -71,6 +72,7 @@ def layer_norm(a, gamma, beta, eps=1e-3):
 ALTERNATIVE = {
     "standardize": """\
 import math
+
 
 def standardize(X):
     m, n = X.shape
@@ -135,6 +137,7 @@ def fold_batchnorm(W, b, gamma, beta, moving_mean, moving_var, eps):
     return W @ D, (b - moving_mean) @ D + beta""",
     "invariance_gap": """\
 a = np.array([[2.0], [0.0], [2.0], [4.0]])
+
 
 def bn(z, eps=1e-3):
     return (z - z.mean(axis=0)) / np.sqrt(z.var(axis=0) + eps)
@@ -265,30 +268,23 @@ def answers(kind="correct", ids=None):
     return {i: table[i] for i in (ids or EXERCISES)}
 
 
-def make_mixed_submissions(folder, n=30):
-    """``n`` submission notebooks cycling through correct, alternative, stub, wrong and reference-calling ones.
+def build_submission(path, answers, *, before=(), after=(), imports=None):
+    """Write a minimal submission notebook: an imports cell, then per exercise its answer and check cells.
 
-    Returns {name: expected total points} for the well-behaved kinds (a benchmark can check the grades).
+    path:    where to write the .ipynb.
+    answers: {exercise_id: source of the answer cell WITHOUT its "# ANSWER:" line}, in order.
+    before:  extra code cells (sources) placed before the exercises; after: after them.
+    imports: the imports cell's source (default: numpy and ``check``).
+    Returns the path.
     """
-    folder = pathlib.Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    full = 2.0 * sum(e.kind == "function" for e in EXERCISES.values()) + sum(e.kind == "value"
-                                                                            for e in EXERCISES.values())
-    kinds = ["correct", "alternative", "stub", "wrong", "cheat"]
-    expected = {}
-    for k in range(n):
-        kind = kinds[k % len(kinds)]
-        name = f"student{k + 1:02d}_{kind}"
-        if kind in ("correct", "alternative", "stub"):
-            build_submission(folder / f"{name}.ipynb", answers(kind))
-            expected[name] = 0.0 if kind == "stub" else full
-        elif kind == "wrong":
-            src = dict(CORRECT)
-            src.update({i: s for i, s, _ in MISTAKES if i in ("bn_forward", "spread")})
-            build_submission(folder / f"{name}.ipynb", src)
-        else:
-            src = dict(CORRECT)
-            src.update(REFERENCE_CALLERS)
-            build_submission(folder / f"{name}.ipynb", src)
-            expected[name] = full - 2.0 * len(REFERENCE_CALLERS)
-    return expected
+    imports = imports if imports is not None else "import numpy as np\nfrom bnlib.exercises import check"
+    cells = [nbformat.v4.new_code_cell(imports)]
+    cells += [nbformat.v4.new_code_cell(src) for src in before]
+    for exercise_id, source in answers.items():
+        cells.append(nbformat.v4.new_code_cell(f"# ANSWER: {exercise_id}\n{source}"))
+        cells.append(nbformat.v4.new_code_cell(check_source(exercise_id)))
+    cells += [nbformat.v4.new_code_cell(src) for src in after]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, str(path))
+    return path

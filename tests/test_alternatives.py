@@ -10,16 +10,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bnlib import batchnorm_forward
-from bnlib.alternatives import group_norm, instance_norm, layer_norm, rms_norm, statistics_sets
+from bnlib import batchnorm_forward, group_norm, instance_norm, layer_norm, rms_norm, statistics_sets
 from bnlib.keras_ref import keras_group_norm, keras_layer_norm, keras_rms_norm, keras_rms_norm_op
 
 SEED = np.array([[2.0], [0.0], [2.0], [4.0]])  # the notes' m = 4 batch of one unit
+
+
 ROW = SEED.T  # the same four numbers as the n = 4 features of one example
+
+
 SQRT2 = np.sqrt(2.0)
 
-
-# --- hand derivations ---------------------------------------------------------------------------
 
 def test_layer_norm_of_seed_row_by_hand():
     # mu = 2, sigma^2 = (0 + 4 + 0 + 4)/4 = 2 over the features of the one example
@@ -85,14 +86,6 @@ def test_rms_norm_equals_layer_norm_for_zero_mean_examples():
                                rtol=1e-12, atol=1e-12)
 
 
-def test_keras_rms_scaling_divides_by_the_standard_deviation_not_the_rms():
-    # the chapter's warning: LayerNormalization(rms_scaling=True) is not RMS normalization
-    a = ROW.astype(np.float64)
-    keras_out = keras_layer_norm(a, gamma=np.ones(4), rms_scaling=True)
-    np.testing.assert_allclose(keras_out, a / np.sqrt(a.var() + 1e-3), rtol=1e-12)
-    assert np.abs(keras_out - rms_norm(a, np.ones(4), eps=1e-3)).max() > 0.5
-
-
 def test_dtypes():
     a = np.array([[1.0, 2.0, 4.0], [0.0, 1.0, 3.0]])
     g, b = np.ones(3), np.zeros(3)
@@ -101,8 +94,6 @@ def test_dtypes():
     assert group_norm(a.astype(np.float64), 1, g, b).dtype == np.float64
     assert rms_norm(a.astype(int), g).dtype == np.float64
 
-
-# --- the statistics sets of the chapter's diagram, checked against the implementations --------------------
 
 def _changed_cells(method, x, i, k, groups):
     c = x.shape[-1]
@@ -129,8 +120,6 @@ def test_statistics_sets_are_the_cells_that_influence_each_other(method):
         for k in range(c):
             np.testing.assert_array_equal(_changed_cells(method, x, i, k, groups), labels == labels[i, k])
 
-
-# --- property tests against Keras --------------------------------------------------------------------
 
 def _data(draw, shape):
     dtype = draw(st.sampled_from([np.float16, np.float32, np.float64]))
@@ -170,6 +159,7 @@ def layer_case(draw):
     return a, gamma, beta, eps, axis, int(np.prod(span))
 
 
+@pytest.mark.keras
 @settings(max_examples=35, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(layer_case())
 def test_layer_norm_matches_keras(case):
@@ -202,6 +192,7 @@ def group_case(draw, instance=False):
     return a, groups, gamma, beta, eps, axis, size
 
 
+@pytest.mark.keras
 @settings(max_examples=35, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(group_case())
 def test_group_norm_matches_keras(case):
@@ -214,6 +205,7 @@ def test_group_norm_matches_keras(case):
     _assert_close(group_norm(a, groups, gamma, beta, eps=eps, axis=axis), ref, a, gamma, beta)
 
 
+@pytest.mark.keras
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(group_case(instance=True))
 def test_instance_norm_matches_keras(case):
@@ -226,6 +218,7 @@ def test_instance_norm_matches_keras(case):
     _assert_close(instance_norm(a, gamma, beta, eps=eps, axis=axis), ref, a, gamma, beta)
 
 
+@pytest.mark.keras
 @settings(max_examples=35, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(layer_case(), st.sampled_from([1e-6, 1e-3]))
 def test_rms_norm_matches_keras(case, eps):
@@ -240,25 +233,6 @@ def test_rms_norm_matches_keras(case, eps):
         ref = keras_rms_norm_op(a, eps=eps, axis=axis) * gamma.reshape(shape)
     _assert_close(rms_norm(a, gamma, eps=eps, axis=axis), ref, a, gamma)
 
-
-def test_keras_rms_reference_refuses_axes_where_the_layer_misapplies_its_scale():
-    a = np.random.default_rng(7).normal(size=(2, 3, 3))
-    for gamma in (None, np.arange(1.0, 4.0)):
-        with pytest.raises(ValueError, match="applies its scale to the last axes"):
-            keras_rms_norm(a, gamma, axis=1)
-
-
-def test_keras_defaults_are_the_bnlib_defaults():
-    rng = np.random.default_rng(4)
-    a = rng.normal(size=(2, 3, 3, 64)) * 0.02  # small values, so the epsilon makes a visible difference
-    g, b = np.ones(64), np.zeros(64)
-    np.testing.assert_allclose(layer_norm(a, g, b), keras_layer_norm(a), rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(group_norm(a, 32, g, b), keras_group_norm(a), rtol=1e-9, atol=1e-12)
-    np.testing.assert_allclose(rms_norm(a, g), keras_rms_norm(a), rtol=1e-9, atol=1e-12)
-    assert np.abs(rms_norm(a, g) - rms_norm(a, g, eps=1e-3)).max() > 0.01  # the two defaults differ
-
-
-# --- batch independence; training = inference ---------------------------------------------------------
 
 METHODS = {
     "layer": lambda a, c: layer_norm(a, np.ones(a.shape[1:]), np.zeros(a.shape[1:]), axis=(1, 2, 3)),
@@ -285,6 +259,7 @@ def test_batchnorm_by_contrast_depends_on_batch_mates():
     assert abs(batchnorm_forward(a, [1.0], [0.0])[0][0, 0] - batchnorm_forward(SEED, [1.0], [0.0])[0][0, 0]) > 0.1
 
 
+@pytest.mark.keras
 @pytest.mark.parametrize("name", ["layer", "group", "instance", "rms"])
 def test_keras_layers_compute_the_same_in_training_and_inference(name):
     rng = np.random.default_rng(5)
@@ -302,9 +277,9 @@ def test_keras_layers_compute_the_same_in_training_and_inference(name):
     np.testing.assert_allclose(ours, train, rtol=1e-9, atol=1e-12)
 
 
-# --- bad input: one test per mistake -----------------------------------------------------------------
-
 A = np.random.default_rng(6).normal(size=(2, 3, 3, 6))
+
+
 G6, B6 = np.ones(6), np.zeros(6)
 
 
@@ -380,7 +355,7 @@ def test_non_finite_input_and_parameters():
                lambda v: instance_norm(v, G6, B6), lambda v: rms_norm(v, G6)):
         with pytest.raises(ValueError, match=r"1 non-finite value"):
             fn(bad)
-    with pytest.raises(ValueError, match="gamma contains NaN or inf"):
+    with pytest.raises(ValueError, match=r"gamma contains \d+ non-finite value"):
         layer_norm(A, np.full((3, 3, 6), np.inf), np.zeros((3, 3, 6)), axis=(1, 2, 3))
 
 
@@ -410,7 +385,7 @@ def test_instance_norm_of_dense_input_points_to_layer_norm():
 
 
 def test_one_dimensional_input_suggests_reshape():
-    with pytest.raises(ValueError, match=r"reshape\(-1, 1\)"):
+    with pytest.raises(ValueError, match=r"reshape\(1, -1\)"):
         layer_norm(np.array([2.0, 0.0, 2.0, 4.0]), np.ones(4), np.zeros(4))
 
 
@@ -421,8 +396,3 @@ def test_statistics_sets_bad_arguments():
         statistics_sets("group", 4, 8, groups=3)
     with pytest.raises(ValueError, match="c must be a positive int"):
         statistics_sets("layer", 4, 0)
-
-
-def test_keras_rms_scaling_has_no_beta():
-    with pytest.raises(ValueError, match="no beta weight"):
-        keras_layer_norm(ROW, beta=np.zeros(4), rms_scaling=True)

@@ -1,4 +1,4 @@
-"""bnlib.backprop and bnlib.gradcheck against finite differences, TensorFlow autodiff and hand derivations.
+"""bnlib.backprop against finite differences, TensorFlow autodiff and hand derivations.
 
 Tolerances: an error is measured against the size of the terms the gradient is built from
 (|gamma| |dout| / s for da, M |dout| max(1, |a_std|) for dgamma and dbeta), and must stay below
@@ -11,13 +11,15 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from bnlib import batchnorm_forward
-from bnlib.backprop import batchnorm_backward, batchnorm_backward_compact
-from bnlib.gradcheck import magnitude, numeric_gradient, rel_error
+from bnlib import batchnorm_backward, batchnorm_backward_compact, batchnorm_forward, numeric_gradient, rel_error
 from bnlib.keras_ref import keras_batchnorm_gradients, keras_dense_bn_kernel_gradient
 
 BACKWARDS = [batchnorm_backward, batchnorm_backward_compact]
+
+
 SEED = np.array([[2.0], [0.0], [2.0], [4.0]])
+
+
 TOL = {np.dtype(np.float32): 1e-4, np.dtype(np.float64): 1e-9}
 
 
@@ -53,8 +55,7 @@ def assert_close_to(ours, ref, cache, dout, tol):
         assert err <= tol * scale, f"{name}: max error {err:.3g} > {tol:g} * {scale:.3g}"
 
 
-# --- unit tests --------------------------------------------------------------------------------
-
+@pytest.mark.keras
 @pytest.mark.parametrize("backward", BACKWARDS)
 def test_seed_example_matches_finite_differences_and_keras(backward):
     gamma, beta, eps = np.array([2.0]), np.array([0.5]), 1e-3
@@ -110,6 +111,7 @@ def test_tiny_batch_of_two_has_a_zero_gradient_without_eps():
         np.testing.assert_allclose(backward(np.array([[0.3, 1.0], [-2.0, 0.7]]), cache)[0], 0.0, atol=1e-15)
 
 
+@pytest.mark.keras
 def test_scale_invariance_with_keras_model():
     # With eps = 0, BN(u @ (cW)) = BN(u @ W), so dL/d(cW) = dL/dW / c (Ioffe and Szegedy 2015, section 3.3).
     rng = np.random.default_rng(3)
@@ -122,33 +124,6 @@ def test_scale_invariance_with_keras_model():
     assert rel_error(u.T @ batchnorm_backward(dout, cache)[0], keras_dense_bn_kernel_gradient(u, W, dout)) < 1e-10
 
 
-# --- the gradient checker ----------------------------------------------------------------------
-
-def test_numeric_gradient_of_known_functions():
-    x = np.array([[0.5, -1.0], [2.0, 3.0]])
-    dout = np.array([[1.0, 2.0], [-1.0, 0.5]])
-    np.testing.assert_allclose(numeric_gradient(np.sin, x, dout), np.cos(x) * dout, rtol=1e-9)
-    # F mixes entries: F(x) = x @ B, so d/dx sum((x @ B) * dout) = dout @ B.T
-    B = np.array([[1.0, -2.0, 0.5], [3.0, 0.0, 1.0]])
-    np.testing.assert_allclose(numeric_gradient(lambda z: z @ B, x, np.ones((2, 3))), np.ones((2, 3)) @ B.T,
-                               rtol=1e-9)
-
-
-def test_numeric_gradient_never_mutates_its_inputs():
-    x = np.array([[1.0, 2.0], [3.0, 4.0]])
-    dout = np.array([[1.0, -1.0], [0.5, 2.0]])
-    x0, d0 = x.copy(), dout.copy()
-
-    def F_that_mutates(z):
-        z *= 2.0  # a badly behaved F must not reach the caller's array
-        return z
-
-    grad = numeric_gradient(F_that_mutates, x, dout)
-    np.testing.assert_array_equal(x, x0)
-    np.testing.assert_array_equal(dout, d0)
-    np.testing.assert_allclose(grad, 2.0 * dout, rtol=1e-9)
-
-
 def test_backward_does_not_mutate_dout_or_cache():
     a, gamma, beta, dout, eps = make_case((5, 3), -1, np.float64, seed=2)
     _, cache = batchnorm_forward(a, gamma, beta, eps=eps)
@@ -158,30 +133,6 @@ def test_backward_does_not_mutate_dout_or_cache():
     for x, y in zip(before, (dout, cache.a, cache.a_std, cache.gamma, cache.mu, cache.var), strict=True):
         np.testing.assert_array_equal(x, y)
 
-
-def test_float32_and_large_steps_spoil_the_check():
-    a, gamma, beta, dout, eps = make_case((6, 2), -1, np.float64, seed=4)
-    _, cache = batchnorm_forward(a, gamma, beta, eps=eps)
-    da = batchnorm_backward(dout, cache)[0]
-
-    def err(dtype, h):
-        def F(x):
-            return batchnorm_forward(x, gamma, beta, eps=eps)[0]
-        return rel_error(da, numeric_gradient(F, a.astype(dtype), dout.astype(dtype), h=h))
-
-    assert err(np.float64, 1e-5) < 1e-8
-    assert err(np.float32, 1e-5) > 1e-4  # rounding: float32 eps / h
-    assert err(np.float64, 0.5) > 1e-3  # truncation: O(h^2)
-
-
-def test_rel_error():
-    assert rel_error([1.0, 2.0], [1.0, 2.0]) == 0.0
-    assert rel_error(np.zeros(3), np.zeros(3)) == 0.0
-    assert rel_error([1.0, -1.0], [1.0, 1.0]) == pytest.approx(2.0 / 2.0)
-    assert rel_error([1e-3], [2e-3]) == pytest.approx(1.0 / 3.0)
-
-
-# --- bad input ---------------------------------------------------------------------------------
 
 @pytest.fixture
 def cache():
@@ -218,29 +169,6 @@ def test_cache_not_a_bncache(backward):
         backward(np.ones((4, 1)), {"a": SEED})
 
 
-def test_numeric_gradient_bad_step():
-    with pytest.raises(ValueError, match="h must be a finite number > 0"):
-        numeric_gradient(np.sin, np.ones(2), np.ones(2), h=0.0)
-    with pytest.raises(TypeError, match="h must be a positive number"):
-        numeric_gradient(np.sin, np.ones(2), np.ones(2), h="1e-5")
-
-
-def test_numeric_gradient_bad_function_and_shapes():
-    with pytest.raises(TypeError, match="F must be a function"):
-        numeric_gradient(3.0, np.ones(2), np.ones(2))
-    with pytest.raises(ValueError, match=r"F\(x\) has shape \(2,\) but dout has shape \(3,\)"):
-        numeric_gradient(np.sin, np.ones(2), np.ones(3))
-
-
-def test_rel_error_bad_shapes():
-    with pytest.raises(ValueError, match="same shape"):
-        rel_error(np.ones(2), np.ones(3))
-    with pytest.raises(ValueError, match="empty"):
-        rel_error(np.ones(0), np.ones(0))
-
-
-# --- property tests ----------------------------------------------------------------------------
-
 @st.composite
 def grad_case(draw):
     if draw(st.booleans()):
@@ -258,6 +186,7 @@ def grad_case(draw):
     return case, axis, cache
 
 
+@pytest.mark.keras
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(grad_case())
 def test_both_versions_match_tensorflow_autodiff(case):
@@ -304,48 +233,3 @@ def test_gradient_sums_to_zero_and_is_orthogonal_to_a_std(case):
     _, cache0 = batchnorm_forward(a, gamma, beta, eps=0.0, axis=axis)
     da0 = batchnorm_backward(dout, cache0)[0]
     np.testing.assert_allclose((da0 * cache0.a_std).sum(axis=axes), 0.0, atol=1e-12 * M * da_scale)
-
-
-# --- helpers the chapter prints and draws with -------------------------------------------------
-
-def test_magnitude():
-    assert magnitude(3.2e-11) == "< 1e-10"
-    assert magnitude(1e-8) == "< 1e-07"  # strictly above: a power of ten is bumped to the next one
-    assert magnitude(0.5) == "< 1e+00" and magnitude(1.0) == "< 1e+01"
-    assert magnitude(0.0) == "< 1e-12" and magnitude(5e-14) == "< 1e-12"  # round-off residue: one bucket
-    assert magnitude(float("inf")) == "= inf"
-    with pytest.raises(ValueError, match="err must be >= 0"):
-        magnitude(-1e-3)
-    with pytest.raises(ValueError, match="err must be >= 0"):
-        magnitude(float("nan"))
-    with pytest.raises(TypeError, match="err must be a number"):
-        magnitude("1e-8")
-
-
-def test_plot_helpers_draw_and_refuse_bad_input():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from bnlib.plots import plot_gradcheck_steps, plot_gradient_parts
-
-    fig, ax = plt.subplots()
-    steps = np.array([1e-1, 1e-3, 1e-5])
-    assert plot_gradcheck_steps(ax, steps, {"float64": [1e-3, 1e-7, 0.0]}, title="t") is ax
-    assert len(ax.get_lines()) == 1 and ax.get_xscale() == "log"
-    with pytest.raises(ValueError, match="positive step sizes"):
-        plot_gradcheck_steps(ax, [1e-1, -1e-3], {"x": [1.0, 1.0]})
-    with pytest.raises(ValueError, match=r"errors\['x'\] has shape \(1,\)"):
-        plot_gradcheck_steps(ax, steps, {"x": [1.0]})
-    with pytest.raises(ValueError, match="errors must map at least one label"):
-        plot_gradcheck_steps(ax, steps, {})
-    fig2, ax2 = plt.subplots()
-    assert plot_gradient_parts(ax2, {"dout": [1.0, -1.0, 0.0], "da": [0.5, -0.5, 0.0]}) is ax2
-    assert len(ax2.patches) == 6
-    with pytest.raises(ValueError, match="one value per example"):
-        plot_gradient_parts(ax2, {"dout": [1.0, 2.0], "da": [1.0]})
-    with pytest.raises(ValueError, match="parts must map at least one label"):
-        plot_gradient_parts(ax2, {})
-    plt.close(fig)
-    plt.close(fig2)

@@ -22,6 +22,7 @@ def test_seed_example_by_hand():
     np.testing.assert_allclose(out.ravel(), [beta, beta - r * gamma, beta, beta + r * gamma], rtol=1e-14)
 
 
+@pytest.mark.keras
 def test_seed_example_matches_keras_value_from_field_notes():
     out, _ = batchnorm_forward(SEED.astype(np.float32), [1.0], [0.0])
     keras = keras_batchnorm(SEED.astype(np.float32))
@@ -64,8 +65,6 @@ def test_float16_is_computed_in_float32_and_float64_is_kept():
     assert batchnorm_forward(np.array([[1], [2]]), [1.0], [0.0])[0].dtype == np.float64
 
 
-# --- property tests against Keras -------------------------------------------------------------
-
 @st.composite
 def bn_case(draw):
     ndim = draw(st.sampled_from([2, 4]))
@@ -94,6 +93,7 @@ def _tolerance(a):
     return 2e-4
 
 
+@pytest.mark.keras
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(bn_case())
 def test_forward_matches_keras_training(case):
@@ -113,6 +113,7 @@ def test_forward_matches_keras_training(case):
     np.testing.assert_allclose(ref.moving_variance, 0.99 * 1 + 0.01 * cache.var, rtol=tol * 10)
 
 
+@pytest.mark.keras
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(bn_case())
 def test_inference_matches_keras(case):

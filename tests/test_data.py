@@ -1,13 +1,14 @@
 """bnlib.data against scikit-learn's raw digits: the split is a deterministic, stratified partition."""
 
 import sys
+import types
 
 import numpy as np
 import pytest
 from sklearn.datasets import load_digits as sk_load_digits
 
-import bnlib.keras_ref
-from bnlib.data import Dataset, load_dataset, load_digits, train_test_split
+import bnlib.data
+from bnlib import Dataset, load_dataset, load_digits, train_test_split
 
 
 def _sorted_rows(X):
@@ -51,11 +52,15 @@ def test_summary_and_default_switch():
 
 
 def test_mnist_switch_goes_through_keras_ref(monkeypatch):
-    # No download in the tests: the Keras loader is replaced by a stand-in with MNIST's layout.
-    fake = (np.zeros((6, 784)), np.arange(6) % 3, np.ones((2, 784)), np.array([0, 2]))
-    monkeypatch.setattr(bnlib.keras_ref, "keras_mnist", lambda: fake)
+    # No download in the tests: Keras's MNIST loader is replaced by a stand-in with MNIST's layout (uint8 images).
+    fake = ((np.zeros((6, 28, 28), np.uint8), np.arange(6) % 3),
+            (np.full((2, 28, 28), 255, np.uint8), np.array([0, 2])))
+    mnist = types.SimpleNamespace(load_data=lambda: fake)
+    stand_in = types.SimpleNamespace(datasets=types.SimpleNamespace(mnist=mnist))
+    monkeypatch.setattr(bnlib.data, "keras", lambda: stand_in)
     d = load_dataset("mnist")
     assert isinstance(d, Dataset) and d.name == "MNIST (Keras)" and d.X_train.shape == (6, 784)
+    assert d.X_test.max() == 1.0 and d.y_train.dtype == np.int64  # pixels / 255, labels as int64
 
 
 def test_missing_scikit_learn_gives_install_hint(monkeypatch):
@@ -69,9 +74,11 @@ def test_bad_dataset_name():
         load_dataset("cifar")
 
 
-@pytest.mark.parametrize("frac", [0, 1, 1.5, -0.1, True, "0.2"])
-def test_bad_test_fraction(frac):
-    with pytest.raises(ValueError, match="test_fraction"):
+@pytest.mark.parametrize("frac, error", [(0, ValueError), (1, ValueError), (1.5, ValueError), (-0.1, ValueError),
+                                         (True, TypeError), ("0.2", TypeError)])
+def test_bad_test_fraction(frac, error):
+    # the policy (bnlib.validation): a wrong kind of argument is a TypeError, a wrong value a ValueError
+    with pytest.raises(error, match=r"test_fraction must be a (finite )?number in \(0, 1\)"):
         train_test_split(np.zeros((10, 2)), np.arange(10), test_fraction=frac)
 
 

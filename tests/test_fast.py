@@ -12,13 +12,22 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bnlib import BNCache, batchnorm_forward
-from bnlib.backprop import batchnorm_backward
-from bnlib.fast import FastBNCache, batchnorm_backward_fast, batchnorm_forward_fast
+from bnlib import (
+    BNCache,
+    FastBNCache,
+    batchnorm_backward,
+    batchnorm_backward_fast,
+    batchnorm_forward,
+    batchnorm_forward_fast,
+)
 from bnlib.keras_ref import keras_batchnorm, keras_batchnorm_gradients
 
 TOL = {np.dtype(np.float32): 1e-5, np.dtype(np.float64): 1e-12}
+
+
 A = np.array([[1.0, 2.0], [3.0, 5.0], [4.0, 9.0]])
+
+
 G, B = np.ones(2), np.zeros(2)
 
 
@@ -74,6 +83,7 @@ def test_fast_matches_taught(case, dtype, eps, seed):
     assert max_err(fdbeta, dbeta) <= tol * param_scale
 
 
+@pytest.mark.keras
 def test_fast_matches_keras_on_images_channels_first():
     # axis=1 takes the (pre, n, post) path; Keras is an independent reference (tolerance 1e-5 in float32)
     a, gamma, beta, dout = make_case((3, 4, 5, 6), 1, np.float32, 0)
@@ -101,8 +111,6 @@ def test_variance_stays_accurate_for_a_large_mean_in_float32():
     assert np.max(np.abs(cache.mu - mu)) < 1e-3  # float32 spacing at 1e4 is 1e-3
     assert max_err(out, (exact - mu) / np.sqrt(var)) < 1e-4
 
-
-# --- the same clear errors as the taught functions ----------------------------------------------
 
 def with_values(shape, **where):
     """A random normal array with some entries replaced, e.g. with_values((5, 3), nan=(0, 0))."""
@@ -175,8 +183,6 @@ def test_overflowing_sums_are_reported_as_such():
     with pytest.raises(ValueError, match=r"a is finite but its per-feature sums overflow float32"):
         batchnorm_forward_fast(a, [1.0], [0.0])
 
-
-# --- out= ----------------------------------------------------------------------------------------
 
 def test_out_is_filled_and_reused():
     rng = np.random.default_rng(1)

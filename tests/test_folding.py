@@ -10,8 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bnlib import batchnorm_inference
-from bnlib.folding import fold_batchnorm
+from bnlib import batchnorm_inference, fold_batchnorm
 from bnlib.keras_ref import keras_dense, keras_train_dense_bn
 
 
@@ -29,6 +28,7 @@ def test_folded_dense_equals_dense_then_bn_inference(n_in, n, use_bias, seed):
                                rtol=1e-10, atol=1e-10)
 
 
+@pytest.mark.keras
 @pytest.mark.parametrize("use_bias", [True, False])
 def test_folding_a_trained_keras_model(use_bias):
     rng = np.random.default_rng(0)
@@ -60,7 +60,7 @@ def test_kernel_must_be_two_dimensional():
 
 
 def test_kernel_must_be_numeric():
-    with pytest.raises(TypeError, match="W must be a real numeric array"):
+    with pytest.raises(TypeError, match="W must be a numeric array"):
         fold_batchnorm(np.array([["a"]]), None, [1.0], [0.0], [0.0], [1.0])
 
 

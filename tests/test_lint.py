@@ -10,6 +10,7 @@ from booktools import ROOT
 def test_ruff_is_clean():
     ruff = shutil.which("ruff") or f"{sys.executable} -m ruff"
     result = subprocess.run(
-        [*ruff.split(), "check", "bnlib", "tests", "tools", "chapters"], cwd=ROOT, capture_output=True, text=True
+        [*ruff.split(), "check", "bnlib", "tests", "tools", "benchmarks", "chapters"], cwd=ROOT, capture_output=True,
+        text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr

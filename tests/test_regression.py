@@ -1,13 +1,11 @@
 """bnlib.regression against independent references: direct sums, finite differences, np.linalg.lstsq,
-hand derivations and the behaviour of plain gradient descent itself."""
+hand derivations and the behaviour of plain gradient descent itself.
+"""
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from bnlib import standardize
-from bnlib.plots import plot_loss_contours, plot_loss_gap
-from bnlib.regression import (
+from bnlib import (
     gradient_descent,
     hessian_condition_number,
     iterations_to_converge,
@@ -16,6 +14,7 @@ from bnlib.regression import (
     regression_gradient,
     regression_hessian,
     regression_loss,
+    standardize,
 )
 
 X5 = np.array([10.0, 20.0, 30.0, 40.0, 50.0])  # the chapter 1 exercise input
@@ -30,8 +29,6 @@ def data(m=40, loc=50.0, scale=10.0, seed=0):
 def loop_loss(b, w, x, y):
     return sum((b + w * xi - yi) ** 2 for xi, yi in zip(x, y, strict=True)) / (2 * len(x))
 
-
-# --- loss, gradient, Hessian ------------------------------------------------------------------
 
 def test_loss_matches_a_plain_python_sum():
     x, y = data(m=7)
@@ -114,8 +111,6 @@ def test_condition_number_is_the_ratio_of_numpy_eigenvalues():
     assert hessian_condition_number(x) == pytest.approx(lam.max() / lam.min(), rel=1e-8)
 
 
-# --- the optimum and gradient descent ----------------------------------------------------------
-
 def test_least_squares_fit_matches_lstsq():
     x, y = data(m=50)
     ref = np.linalg.lstsq(np.column_stack([np.ones_like(x), x]), y, rcond=None)[0]
@@ -181,25 +176,6 @@ def test_iterations_to_converge_is_zero_at_the_optimum_and_grows_with_conditioni
     assert counts[0] < counts[1] < counts[2]
 
 
-# --- plots ---------------------------------------------------------------------------------------
-
-def test_plot_helpers_draw_and_return_the_axes():
-    x, y = data(m=10)
-    path = gradient_descent(x, y, (0.0, 0.0), 1e-4, 5)
-    fig, (ax1, ax2) = plt.subplots(1, 2)
-    assert plot_loss_contours(ax1, x, y, (-5, 30), (0, 3), path=path, title="t") is ax1
-    assert ax1.get_title() == "t" and len(ax1.lines) == 3
-    assert plot_loss_gap(ax2, x, y, path, label="raw") is ax2
-    assert ax2.get_yscale() == "log" and len(ax2.lines[0].get_xdata()) == 6
-    with pytest.raises(ValueError, match="path"):
-        plot_loss_contours(ax1, x, y, (-5, 30), (0, 3), path=path[:, :1])
-    with pytest.raises(ValueError, match="path"):
-        plot_loss_gap(ax2, x, y, path.ravel(), label="raw")
-    plt.close(fig)
-
-
-# --- bad input -----------------------------------------------------------------------------------
-
 def test_x_with_two_dimensions_is_refused_where_one_input_is_expected():
     with pytest.raises(ValueError, match=r"x must have shape \(m,\)"):
         regression_loss(0.0, 0.0, np.ones((5, 2)), np.ones(5))
@@ -241,7 +217,7 @@ def test_non_numeric_x_is_refused():
 
 
 def test_non_numeric_b_is_refused():
-    with pytest.raises(TypeError, match="b must be a real number"):
+    with pytest.raises(TypeError, match="b must be a number"):
         regression_gradient("1", 0.0, X5, X5)
 
 
@@ -252,7 +228,7 @@ def test_infinite_w_is_refused():
 
 @pytest.mark.parametrize("lr", [0.0, -0.1])
 def test_non_positive_learning_rate_is_refused(lr):
-    with pytest.raises(ValueError, match="lr must be > 0"):
+    with pytest.raises(ValueError, match="lr must be a finite number > 0"):
         gradient_descent(X5, X5, (0.0, 0.0), lr, 3)
 
 
@@ -267,7 +243,7 @@ def test_vanishing_learning_rate_is_refused_by_iterations_to_converge():
 
 
 def test_negative_steps_are_refused():
-    with pytest.raises(ValueError, match="steps must be >= 0"):
+    with pytest.raises(ValueError, match="steps must be an int >= 0"):
         gradient_descent(X5, X5, (0.0, 0.0), 1e-4, -1)
 
 
@@ -282,5 +258,5 @@ def test_start_of_the_wrong_shape_is_refused():
 
 
 def test_non_positive_tol_is_refused():
-    with pytest.raises(ValueError, match="tol must be > 0"):
+    with pytest.raises(ValueError, match="tol must be a finite number > 0"):
         iterations_to_converge(X5, X5, (0.0, 0.0), 1e-4, tol=0.0)

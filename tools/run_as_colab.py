@@ -3,7 +3,11 @@
     # In Colab's runtime image (the weekly CI job): the real google.colab, bnlib from the real repository
     python3 tools/run_as_colab.py chapters/*.ipynb
 
-    # Elsewhere (tests/test_colab.py): another Python, a stand-in google.colab, bnlib from a local clone
+    # The student edition as students open it: stubs unfilled, then with the worked solutions pasted in
+    python3 tools/run_as_colab.py students/*.ipynb
+    python3 tools/run_as_colab.py --with-solutions students/*.ipynb
+
+    # Elsewhere (tests/colab/test_colab.py): another Python, a stand-in google.colab, bnlib from a local clone
     python tools/run_as_colab.py --python VENV/bin/python --stand-in \
         --install-from "bnlib @ git+file:///tmp/clone@<commit>" chapters/01_normalizing_inputs.ipynb
 
@@ -13,12 +17,14 @@ Python imports ``google.colab`` before the first cell, as Colab's kernel does, s
 ``if "google.colab" in sys.modules:`` branch runs its ``%pip install``. With ``--install-from`` the copy's
 setup cell installs that requirement instead of the repository's; the committed notebook is never changed.
 One cell is appended to report where ``bnlib`` was imported from. A cell that raises fails the run.
+Each ``check(...)`` cell's score is printed.
 """
 
 import argparse
 import json
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -29,9 +35,8 @@ import nbformat
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import KernelManager
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests"))
-from booktools import install_spec  # noqa: E402  (the single source of the setup cell's requirement)
+import student_edition  # the student edition and its solutions notebooks (tools/student_edition.py)
+from booktools import install_spec  # the single source of the setup cell's requirement (tools/booktools.py)
 
 WHERE_IS_BNLIB = "import bnlib\nprint('bnlib imported from', bnlib.__file__)"
 STAND_IN = '''"""Stand-in for Colab's google.colab: importing it is what marks a kernel as Colab's."""
@@ -58,7 +63,7 @@ def colab_copy(nb, install_from=None):
     if install_from is not None:
         setup = nb.cells[0]
         if setup.cell_type != "code" or f'"{install_spec()}"' not in setup.source:
-            raise ValueError(f"cell 0 is not the setup cell installing {install_spec()!r}; see tests/booktools.py")
+            raise ValueError(f"cell 0 is not the setup cell installing {install_spec()!r}; see tools/booktools.py")
         setup.source = setup.source.replace(f'"{install_spec()}"', f'"{install_from}"')
     for cell in nb.cells:
         if cell.cell_type == "code":
@@ -84,9 +89,15 @@ def write_kernel(kernels_dir, python, stand_in_dir=None):
     return KernelSpecManager(kernel_dirs=[str(kernels_dir)])
 
 
-def run(path, python=sys.executable, install_from=None, stand_in=False, env=None, timeout=600):
-    """Execute one notebook as Colab would. Returns (executed notebook, the file bnlib was imported from)."""
-    nb = colab_copy(nbformat.read(path, as_version=4), install_from)
+def run(path, python=sys.executable, install_from=None, stand_in=False, env=None, timeout=600,
+        with_solutions=False):
+    """Execute one notebook as Colab would. Returns (executed notebook, the file bnlib was imported from).
+    ``with_solutions``: ``path`` is a student notebook (students/), run with its worked solutions pasted
+    into its answer cells, as a student who solved every exercise would."""
+    nb = nbformat.read(path, as_version=4)
+    if with_solutions:
+        nb = student_edition.with_solutions(nb, nbformat.read(student_edition.solutions_of(path), as_version=4))
+    nb = colab_copy(nb, install_from)
     with tempfile.TemporaryDirectory(prefix="colab-") as tmp:
         tmp = pathlib.Path(tmp)
         workdir = tmp / "content"  # Colab's working directory is /content
@@ -101,23 +112,39 @@ def run(path, python=sys.executable, install_from=None, stand_in=False, env=None
     return nb, location
 
 
+def check_reports(nb):
+    """{exercise id: what its check cell showed} of an executed notebook (``check("<id>", ...)`` cells)."""
+    reports = {}
+    for cell in nb.cells:
+        match = re.match(r'\s*check\("(\w+)"', cell.source) if cell.cell_type == "code" else None
+        if match:
+            reports[match[1]] = "".join(o.get("text", "") + o.get("data", {}).get("text/plain", "")
+                                        for o in cell.outputs)
+    return reports
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebooks", nargs="+", type=pathlib.Path)
     parser.add_argument("--python", default=sys.executable, help="the kernel's Python (default: this one)")
     parser.add_argument("--install-from", help="pip requirement the setup cell installs instead of the repository's")
     parser.add_argument("--stand-in", action="store_true", help="provide a stand-in google.colab module")
+    parser.add_argument("--with-solutions", action="store_true",
+                        help="student notebooks (students/*.ipynb): paste their worked solutions in first")
     args = parser.parse_args(argv)
     failed = []
     for path in args.notebooks:
         print(f"running {path} as in Colab ...", flush=True)
         try:
-            _, location = run(path, args.python, args.install_from, args.stand_in)
+            nb, location = run(path, args.python, args.install_from, args.stand_in,
+                               with_solutions=args.with_solutions)
         except Exception as err:  # a failing cell, or a kernel that died or never started: report, go on
             failed.append(path)
             print(f"FAILED {path}:\n{err}", flush=True)
         else:
-            print(f"ok {path} (bnlib from {location})", flush=True)
+            scores = {i: re.search(r"\(score \d+/\d+\)", r) for i, r in check_reports(nb).items()}
+            print(f"ok {path} (bnlib from {location})" + "".join(
+                f"; {i} {m[0] if m else '(no score)'}" for i, m in scores.items()), flush=True)
     print(f"{len(args.notebooks) - len(failed)} passed, {len(failed)} failed")
     return 1 if failed else 0
 

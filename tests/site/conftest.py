@@ -8,6 +8,8 @@ _toc.yml is opened in headless Chromium driven by Selenium, at a desktop width (
 
 The browser is Debian's: `apt-get install -y chromium chromium-driver` (README command 1 and .ci/run).
 Selenium is given both paths explicitly, so Selenium Manager never runs and nothing downloads a browser.
+Markers (keras, slow, browser) follow from the fixtures a test uses; tests that need neither the build nor the
+browser run on a laptop too.
 """
 
 import functools
@@ -32,6 +34,20 @@ from sitetools import (
 )
 
 from booktools import ROOT
+
+
+def pytest_collection_modifyitems(config, items):
+    """Markers for the website tests, from the fixtures a test uses: building the book runs every chapter (Keras,
+    minutes) and prints the PDF in Chromium; the browser is Chromium."""
+    for item in items:
+        if "site" not in item.path.parts[-2:-1]:
+            continue
+        if "build" in item.fixturenames:
+            for marker in ("keras", "slow", "browser"):
+                item.add_marker(marker)
+        if "browser" in item.fixturenames:
+            item.add_marker("browser")
+
 
 # ---------------------------------------------------------------- build, serve, browse
 

@@ -191,3 +191,17 @@ def eventually(condition, timeout=5.0):
             return False
         time.sleep(0.05)
     return True
+
+
+def raw_tex_snippets(text, macros, width=50):
+    """The passages of ``text`` holding raw TeX (see raw_tex): pieces less than ``width`` characters apart make
+    one passage, shown with ``width`` characters of context either side (at most 240 characters)."""
+    spans = []
+    for m in re.finditer(r"\\[()\[\]]|\$\$|\\[A-Za-z]+", text):
+        if not raw_tex(m.group(), macros):
+            continue
+        if spans and m.start() - spans[-1][1] < width:
+            spans[-1][1] = m.end()
+        else:
+            spans.append([m.start(), m.end()])
+    return [" ".join(text[max(0, a - width):b + width].split())[:240] for a, b in spans]

@@ -11,8 +11,6 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from sitetools import HERE, PAGES, WIDTHS, chapter_pages, eventually, load
 
-pytestmark = pytest.mark.browser
-
 AXE = HERE / "vendor" / "axe-core" / "axe.min.js"
 BLOCKING = ("serious", "critical")
 RUN_AXE = """

@@ -16,8 +16,6 @@ from sitetools import PAGES, WIDTHS, load, script
 
 from booktools import ROOT
 
-pytestmark = pytest.mark.browser
-
 EVERY_PAGE = [pytest.param(page, width, id=f"{page}@{width}px") for page in PAGES for width in WIDTHS.values()]
 
 

@@ -19,8 +19,6 @@ from sitetools import PAGES, WIDTHS, chapter_pages, eventually, load, raw_tex, s
 
 from booktools import ROOT
 
-pytestmark = pytest.mark.browser
-
 CHAPTERS = chapter_pages()
 NUMBERED = [pytest.param(number, page, id=page) for number, page in enumerate(CHAPTERS, start=1)]
 
@@ -85,8 +83,9 @@ def test_exercises_are_numbered_per_chapter(browser, server, number, page):
 
 
 def expected_label(entry):
-    """'Last, year', 'Last and Last, year' or 'Last et al., year', from a .bib entry."""
-    names = [" ".join(person.last_names) for person in entry.persons["author"]]
+    """'Last, year', 'Last and Last, year' or 'Last et al., year', from a .bib entry ("van Laarhoven" keeps
+    its "van")."""
+    names = [" ".join(person.prelast_names + person.last_names) for person in entry.persons["author"]]
     names = [re.sub(r"[{}]", "", n) for n in names]
     authors = names[0] if len(names) == 1 else " and ".join(names) if len(names) == 2 else f"{names[0]} et al."
     return f"{authors}, {entry.fields['year']}"

@@ -3,8 +3,9 @@
 For each page: no console errors (none tolerated: the THEBE_JS_URL error of sphinx-thebe is fixed at its
 source, see _config.yml), nothing fetched from anywhere but the local server (the site must work offline, so
 MathJax is vendored), every math element typeset by MathJax and no raw TeX left, every figure loaded and
-described by real alt text, the Colab button pointing at this page's notebook on the repository and branch
-of _config.yml, every internal link and anchor resolving, and the .ipynb downloadable. The search page must
+described by real alt text, the Colab button pointing at this page's student notebook on the repository and
+branch of _config.yml, every internal link and anchor resolving, and the .ipynb and its student edition
+downloadable. The search page must
 find "gamma". Visiting a page saves its full-page screenshot (see conftest.py).
 """
 
@@ -16,24 +17,26 @@ import urllib.parse
 import urllib.request
 
 import pytest
-from sitetools import PAGES, SCREENSHOTS, WIDTHS, notebook_pages, search, set_width
+from sitetools import PAGES, SCREENSHOTS, WIDTHS, notebook_pages, raw_tex_snippets, search, set_width, tex_macros
 
 from booktools import ROOT, config
-
-pytestmark = pytest.mark.browser
-
 
 # ---------------------------------------------------------------- expected values, from _config.yml
 
 
+def student_notebook(page):
+    """The student edition of a notebook page (tools/student_edition.py): students/<name>.ipynb."""
+    return f"students/{pathlib.PurePosixPath(page).name}.ipynb"
+
+
 def expected_colab_link(page):
-    """The Colab URL of a notebook page, derived from _config.yml alone (Jupyter Book's documented format:
-    {colab_url}/github/{org}/{repo}/blob/{branch}/{path_to_book}/{page}.ipynb)."""
+    """The Colab URL of a notebook page's student edition, derived from _config.yml (Jupyter Book's documented
+    format, {colab_url}/github/{org}/{repo}/blob/{branch}/{path}, with the student notebook's path)."""
     cfg = config()
     repo = cfg["repository"]
     url = urllib.parse.urlparse(repo["url"])
     assert url.netloc == "github.com", "Colab links are built only for GitHub repositories"
-    path = "/".join(p for p in (repo.get("path_to_book", "").strip("/"), f"{page}.ipynb") if p)
+    path = student_notebook(page)
     colab = cfg["launch_buttons"]["colab_url"].rstrip("/")
     return f"{colab}/github/{url.path.strip('/')}/blob/{repo.get('branch', 'master')}/{path}"
 
@@ -119,8 +122,9 @@ def test_page_loads_nothing_from_outside(visit, server, page):
 @pytest.mark.parametrize("page", PAGES)
 def test_math_is_typeset(visit, page):
     report = visit(page)
-    raw = [report["text"][i:i + 80] for i in (report["text"].find(t) for t in ("$$", "\\begin{")) if i >= 0]
-    assert not raw, f"{page}: raw TeX left in the text: {raw}"
+    raw = raw_tex_snippets(report["text"], tex_macros())
+    assert not raw, (f"{page}: raw TeX in the text (math that MyST did not parse, or a heading's math in a link):\n"
+                     + "\n".join(raw))
     if report["math"]:
         assert report["mathjax"] == "typeset", f"{page}: MathJax did not finish: {report['mathjax']}"
         assert len(report["mathjax_scripts"]) == 1, f"{page}: MathJax loaded {report['mathjax_scripts']}"
@@ -170,11 +174,15 @@ def test_broken_link_check_bites(tmp_path):
 def test_notebook_page_offers_the_notebook_for_download(visit, server, sources, page):
     downloads = [link for link in visit(page)["links"] if link.endswith(".ipynb") and link.startswith(server)]
     assert downloads, f"{page}: no download link for its .ipynb"
+    student = (ROOT / student_notebook(page)).read_bytes()
+    bodies = []
     for link in downloads:
         with urllib.request.urlopen(link, timeout=10) as response:
             body = response.read()
-        assert body == sources[page], f"{link} is not the chapter's notebook"
+        assert body in (sources[page], student), f"{link} is neither the chapter's notebook nor its student edition"
         assert json.loads(body)["nbformat"] == 4
+        bodies.append(body)
+    assert sources[page] in bodies and student in bodies, f"{page}: offer both the notebook and its student edition"
 
 
 def test_search_finds_gamma(server, browser):

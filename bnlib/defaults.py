@@ -1,0 +1,19 @@
+"""The default hyperparameters of the conventions the course compares, in one place (chapters 2, 4 and 7).
+
+Every signature in bnlib reads its default from here, so a default is changed (or checked against
+the framework) once. The values are the frameworks' own, checked against Keras in the tests:
+
+* Keras ``BatchNormalization``: ``momentum = 0.99`` weights the OLD moving value; ``epsilon = 1e-3``.
+  ``LayerNormalization`` and ``GroupNormalization`` use the same epsilon.
+* PyTorch ``BatchNorm1d`` (from its documentation): ``momentum = 0.1`` weights the NEW value;
+  ``eps = 1e-5``.
+* Keras ``RMSNormalization``: ``epsilon = 1e-6`` (added to the mean square, not to a variance).
+"""
+
+__all__ = ["KERAS_EPS", "KERAS_MOMENTUM", "RMS_EPS", "TORCH_EPS", "TORCH_MOMENTUM"]
+
+KERAS_MOMENTUM = 0.99  # weight of the old moving value
+KERAS_EPS = 1e-3
+TORCH_MOMENTUM = 0.1  # weight of the new batch value
+TORCH_EPS = 1e-5
+RMS_EPS = 1e-6

@@ -1,0 +1,159 @@
+"""Scoring and reporting: compare an answer's outputs with the expected ones, name known mistakes, report.
+
+``check`` (in the notebook) and the grader (on hidden cases) both score with :func:`grade`, so the same
+answer gets the same score and the same report either way. Reports are deterministic text, so nbval can
+compare them; a value exercise's report never shows its expected value.
+"""
+
+import numpy as np
+
+from .model import CaseResult, CheckResult
+
+__all__ = ["failure", "forbidden", "grade", "not_attempted"]
+
+
+def _close(got, expected, rtol, atol):
+    if got.shape != expected.shape or not np.all(np.isfinite(got)):
+        return False
+    scale = max(1.0, float(np.max(np.abs(expected)))) if expected.size else 1.0
+    return bool(np.all(np.abs(got - expected) <= atol * scale + rtol * np.abs(expected)))
+
+
+def _matches(got, expected, rtol, atol):
+    if isinstance(expected, tuple):
+        return (isinstance(got, tuple) and len(got) == len(expected)
+                and all(_close(g, e, rtol, atol) for g, e in zip(got, expected, strict=True)))
+    return not isinstance(got, tuple) and _close(got, expected, rtol, atol)
+
+
+def _fmt(x):
+    arr = np.round(np.asarray(x, dtype=np.float64), 6) + 0.0  # + 0.0 turns -0.0 into 0.0
+    if arr.ndim == 0:
+        return f"{float(arr):.6g}"
+    return np.array2string(arr, precision=6, suppress_small=True, threshold=8, edgeitems=2,
+                           max_line_width=88, separator=", ").replace("\n", "\n" + " " * 13)
+
+
+def _diff_message(got, expected, names, rtol, atol, detail, reveal=True):
+    """Describe how ``got`` differs from ``expected`` (arrays or tuples of arrays).
+
+    detail: show the expected (and received) values in full, rounded; otherwise one line.
+    reveal: False for value exercises, whose expected value is the answer itself.
+    """
+    pairs = list(zip(got, expected, names, strict=True)) if isinstance(expected, tuple) else [(got, expected, None)]
+    parts = []
+    for g, e, name in pairs:
+        prefix = f"{name}: " if name else ""
+        if g.shape != e.shape:
+            extra = " (transposed?)" if g.ndim == 2 and g.shape == e.shape[::-1] else ""
+            parts.append(f"{prefix}shape {g.shape}, expected {e.shape}{extra}")
+        elif not np.all(np.isfinite(g)):
+            parts.append(f"{prefix}contains NaN or inf" + (f"\n    expected {_fmt(e)}" if detail else ""))
+        elif not _close(g, e, rtol, atol):
+            if not reveal:  # a value exercise: showing the expected value would give the answer away
+                return "your answer is not the expected value (compared to 5 significant digits)"
+            if detail:
+                parts.append(f"{prefix}wrong values\n    expected {_fmt(e)}\n    got      {_fmt(g)}")
+            else:
+                err = float(np.max(np.abs(g - e)))
+                parts.append(f"{prefix}wrong values (largest difference {err:.3g})")
+    return "; ".join(parts) if parts else "wrong values"
+
+_TOL_FUNCTION = (1e-6, 1e-7)  # rtol, atol (atol relative to max(1, |expected|))
+
+_TOL_VALUE = (1e-5, 1e-9)
+
+_DETAILED_FAILURES = 2  # failed cases shown with their expected values in full; later ones get one line
+
+
+def grade(exercise, cases, outcomes, expected):
+    """Score ``outcomes`` (one per case, or fewer if the run stopped early) -> :class:`CheckResult`.
+
+    expected: the reference outputs, one per case. Used by ``check`` and by the grader alike.
+    """
+    max_score = len(cases)
+    if outcomes and outcomes[0].status == "not attempted":
+        return not_attempted(exercise, max_score)
+    calls = [o for o in outcomes if o.status == "forbidden"]
+    if calls:
+        return forbidden(exercise, max_score, calls[0].message)
+    rtol, atol = _TOL_VALUE if exercise.kind == "value" else _TOL_FUNCTION
+    results, hints = [], []
+    for i, case in enumerate(cases):
+        if i >= len(outcomes):
+            results.append(CaseResult(case.label, False, "not run (an earlier case stopped the run)"))
+            continue
+        out, exp = outcomes[i], expected[i]
+        if out.status == "ok" and out.mutated:
+            names = ", ".join(f"`{m}`" for m in out.mutated)
+            results.append(CaseResult(case.label, False, f"changed its input {names} in place; compute new arrays "
+                                      "instead (e.g. `x = x * 2`, not `x *= 2`)"))
+        elif out.status == "ok" and _matches(out.value, exp, rtol, atol):
+            results.append(CaseResult(case.label, True))
+        elif out.status == "ok":
+            detail = sum(not r.passed for r in results) < _DETAILED_FAILURES
+            results.append(CaseResult(case.label, False, _diff_message(out.value, exp, exercise.output_names,
+                                                                       rtol, atol, detail,
+                                                                       reveal=exercise.kind == "function")))
+            for mistake in exercise.mistakes:
+                if _matches(out.value, mistake.output(exercise, case), rtol, atol):
+                    hints.append(mistake.hint)
+        else:
+            results.append(CaseResult(case.label, False, out.message))
+    # Two mistakes can coincide on a case; keep the ones that explain the most failed cases.
+    best = max((hints.count(h) for h in hints), default=0)
+    hints = list(dict.fromkeys(h for h in hints if hints.count(h) == best))
+    score = sum(r.passed for r in results)
+    status = "passed" if score == max_score else "failed"
+    if score == 0 and all(o.status not in ("ok",) for o in outcomes):
+        status = "error"
+    return CheckResult(exercise.id, score, max_score, status, tuple(results), tuple(hints),
+                       _report(exercise, score, max_score, results, hints))
+
+
+def _report(exercise, score, max_score, results, hints):
+    if exercise.kind == "value":
+        head = f"{exercise.id}: correct (score {score}/{max_score})." if score == max_score else \
+            f"{exercise.id}: not correct yet (score {score}/{max_score})."
+        lines = [head]
+        if score < max_score:
+            lines.append("  " + results[0].message)
+    else:
+        if score == max_score:
+            return f"{exercise.id}: all {max_score} cases passed (score {score}/{max_score})."
+        lines = [f"{exercise.id}: {score}/{max_score} cases passed."]
+        failed = [r for r in results if not r.passed]
+        shown = set()
+        for r in failed:
+            same = [f.label.split(" (")[0].removeprefix("case ") for f in failed if f.message == r.message]
+            if len(same) == 1:
+                lines.append(f"- {r.label}: {r.message}")
+            elif r.message not in shown:
+                shown.add(r.message)
+                lines.append(f"- cases {', '.join(same)}: {r.message}")
+        lines.append(f'(The inputs of case k: bnlib.exercises.get_case("{exercise.id}", k).)')
+    for h in hints:
+        lines.append(f"Hint: {h}")
+    return "\n".join(lines)
+
+
+def not_attempted(exercise, max_score):
+    """Score 0, "not attempted": the stub was not replaced (a fixed, deterministic report)."""
+    what = ("Replace `raise NotImplementedError(...)` in the answer cell with your code"
+            if exercise.kind == "function" else "Replace None in the answer cell with your answer")
+    report = (f"{exercise.id}: not attempted yet (score 0/{max_score}).\n"
+              f"{what}, run that cell, then run this check again.")
+    return CheckResult(exercise.id, 0, max_score, "not attempted", (), (), report)
+
+
+def failure(exercise, max_score, message):
+    """Score 0 with status "error": no case could run, for the reason ``message``."""
+    report = f"{exercise.id}: 0/{max_score}. {message}"
+    return CheckResult(exercise.id, 0, max_score, "error", (CaseResult("answer", False, message),), (), report)
+
+
+def forbidden(exercise, max_score, culprit, who="your answer calls", fix="write it yourself with numpy"):
+    """Score 0 because the answer calls ``culprit``, bnlib's (or Keras's) own implementation of the exercise."""
+    msg = f"{who} {culprit}, bnlib's own implementation of what this exercise asks for; {fix} (score 0)."
+    return CheckResult(exercise.id, 0, max_score, "forbidden", (CaseResult("all", False, msg),), (),
+                       f"{exercise.id}: 0/{max_score}. {msg}")

@@ -1,0 +1,139 @@
+"""The worker: grades one submission (trusted code only), each exercise in its own sandbox child.
+
+It builds the hidden cases from the secret seed (never passed to a process that runs student code),
+computes the expected outputs with bnlib's reference implementations, and scores what the sandbox
+children send back with the same rules as ``check`` (:func:`bnlib.exercises.scoring.grade`).
+It reads a request (JSON) on stdin and writes the results (JSON) on stdout, nothing else.
+"""
+
+import json
+import os
+import shutil
+import sys
+import tempfile
+
+from ..exercises.catalogue import EXERCISES
+from ..exercises.model import N_CASES, Case
+from ..exercises.scoring import failure, forbidden, grade, not_attempted
+from .contract import answer_cells, import_statements, parse_notebook
+from .processes import set_limits
+from .sandbox import run_sandbox
+
+__all__ = ["grade_notebook", "worker_main"]
+
+
+def _score_function(exercise, answers, imports, seed, workdir):
+    """Hidden-case score of one function exercise -> a result dict."""
+    cases = exercise.cases(seed)
+    # The answer cells up to this exercise's (last) one: earlier answers may hold helpers it uses, and a
+    # later cell that misbehaves (os._exit at its top level, say) cannot take this exercise down with it.
+    last = max(a.index for a in answers if a.exercise_id == exercise.id)
+    sources = [(a.exercise_id, a.source) for a in answers if a.index <= last]
+    outcomes, ready, note = run_sandbox(exercise, sources, imports, cases, workdir)
+    if ready is None:
+        return _result(failure(exercise, len(cases), note or "the answer cells could not be run"))
+    if ready["blocked"]:
+        return _result(forbidden(exercise, len(cases), ready["blocked"][0], who="your answer cells call"))
+    if not ready["callable"]:
+        why = "; ".join(ready["errors"]) or f"no function named `{exercise.id}` is defined by its answer cell"
+        return _result(failure(exercise, len(cases), why + _TIP_SELF_CONTAINED))
+    if not outcomes:
+        return _result(failure(exercise, len(cases), note or "no case could be run"))
+    if outcomes[0].status == "not attempted":
+        return _result(not_attempted(exercise, len(cases)))
+    result = grade(exercise, cases, outcomes, [exercise.expected(c) for c in cases])
+    report = result.report
+    if any("NameError" in o.message for o in outcomes):
+        report += _TIP_SELF_CONTAINED
+    return _result(result, report)
+
+
+_TIP_SELF_CONTAINED = ("\n(The grader runs the answer cells on their own, after the notebook's imports: an answer "
+                       "may use numpy and its own arguments, and must define everything else inside its cell.)")
+
+
+def _result(check_result, report=None):
+    return {"id": check_result.exercise, "score": int(check_result.score), "max": int(check_result.max_score),
+            "status": check_result.status, "report": report or check_result.report}
+
+
+def _score_value(exercise, answers, imports, workdir):
+    """Score one value exercise from its answer cell, run in a sandbox child -> a result dict."""
+    last = max(a.index for a in answers if a.exercise_id == exercise.id)
+    sources = [(a.exercise_id, a.source) for a in answers if a.index <= last]
+    outcomes, ready, note = run_sandbox(exercise, sources, imports, [], workdir)
+    if ready is None or not outcomes:
+        return _result(failure(exercise, 1, note or "the answer cells could not be run"))
+    if ready["blocked"]:
+        return _result(forbidden(exercise, 1, ready["blocked"][0], who="The answer cell calls",
+                                 fix="compute it yourself"))
+    outcome = outcomes[0]
+    if outcome.status == "not attempted":
+        if ready["errors"]:
+            return _result(failure(exercise, 1, "; ".join(ready["errors"]) + _TIP_SELF_CONTAINED))
+        return _result(not_attempted(exercise, 1))
+    if outcome.status == "function":
+        return _result(failure(exercise, 1, "the answer is a function, not a value; call it and assign the result"))
+    case = Case("the answer", (), True)
+    return _result(grade(exercise, [case], [outcome], [exercise.expected(case)]))
+
+
+def grade_notebook(data, seed, workdir):
+    """Grade one notebook's bytes -> (results by exercise id, notes). Runs in the worker.
+
+    The answer cells are the submission: each exercise is scored in its own sandbox child that runs the
+    notebook's imports and the answer cells up to that exercise's, never the rest of the chapter, so a
+    grade depends neither on the chapter's demos nor on the Jupyter stack (no kernel is started).
+    """
+    try:
+        nb = parse_notebook(data)
+    except ValueError as exc:
+        return {}, [str(exc)]
+    answers = answer_cells(nb)
+    notes = [f"unknown exercise id in an ANSWER line: {a.exercise_id}" for a in answers
+             if a.exercise_id not in EXERCISES]
+    answers = [a for a in answers if a.exercise_id in EXERCISES]
+    imports = import_statements(nb)
+    results = {}
+    for exercise_id in dict.fromkeys(a.exercise_id for a in answers):
+        exercise = EXERCISES[exercise_id]
+        sandbox_dir = tempfile.mkdtemp(prefix="sandbox-", dir=workdir)
+        if exercise.kind == "function":
+            results[exercise_id] = _guarded(exercise, _score_function, exercise, answers, imports, seed,
+                                            sandbox_dir)
+        else:
+            results[exercise_id] = _guarded(exercise, _score_value, exercise, answers, imports, sandbox_dir)
+    return results, notes
+
+
+def _guarded(exercise, scorer, *args):
+    """A grader failure on one exercise (a bug, a full disk) must not cost the others their scores."""
+    try:
+        return scorer(*args)
+    except Exception as exc:
+        return _result(failure(exercise, 1 if exercise.kind == "value" else N_CASES,
+                                f"internal grading error ({type(exc).__name__}: {str(exc)[:200]}); "
+                                "please report it to your instructor"))
+
+
+def worker_main():
+    """Entry point of a worker process: request JSON on stdin, result JSON on stdout (nothing else)."""
+    channel = os.fdopen(os.dup(1), "w")
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 1)
+    sys.stdout = open(os.devnull, "w")  # the process ends when done; nothing to close
+    request = json.loads(sys.stdin.read())
+    set_limits(request["memory_mb"], request["timeout"] + 30)
+    workdir = tempfile.mkdtemp(prefix="bnlib-grade-")
+    results, notes = {}, []
+    try:
+        for name, data_hex in request["notebooks"]:
+            found, more = grade_notebook(bytes.fromhex(data_hex), request["seed"], workdir)
+            notes += [f"{name}: {n}" for n in more]
+            for exercise_id, result in found.items():
+                if exercise_id not in results or result["score"] > results[exercise_id]["score"]:
+                    results[exercise_id] = result
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    channel.write(json.dumps({"results": results, "notes": notes}))
+    channel.flush()

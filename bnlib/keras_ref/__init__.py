@@ -1,0 +1,68 @@
+"""The Keras reference: the only code of the course that imports TensorFlow/Keras.
+
+Every function takes and returns numpy arrays; TensorFlow loads on the first call (quietly, see
+:func:`keras`). Chapters import the references from here: ``from bnlib.keras_ref import keras_batchnorm``.
+
+- ``backend``: the import of Keras and TensorFlow, and the helpers the references share.
+- ``batchnorm`` (chapters 1-4): one BatchNormalization (or Normalization) layer on an array, its
+  training steps and its gradients.
+- ``models`` (chapters 2-4): Dense -> BatchNormalization models, called once or trained with ``fit``.
+- ``mlp`` (chapters 5, 6): the Figure-1 network from Keras layers.
+- ``alternatives`` (chapter 7): layer, group, instance and RMS normalization.
+"""
+
+from .alternatives import keras_group_norm, keras_layer_norm, keras_rms_norm, keras_rms_norm_op
+from .backend import keras
+from .batchnorm import (
+    KerasBN,
+    keras_batchnorm,
+    keras_batchnorm_gradients,
+    keras_batchnorm_masked,
+    keras_batchnorm_steps,
+    keras_normalization,
+)
+from .mlp import KerasMLP, keras_mlp
+from .models import (
+    KerasBNAfterActivation,
+    KerasDenseBN,
+    KerasFineTune,
+    KerasFitBN,
+    KerasTrainedDenseBN,
+    KerasWeight,
+    keras_bn_after_activation,
+    keras_dense,
+    keras_dense_bn,
+    keras_dense_bn_kernel_gradient,
+    keras_finetune,
+    keras_fit_bn_dense,
+    keras_train_dense_bn,
+)
+
+__all__ = [
+    "keras",
+    "keras_batchnorm",
+    "keras_batchnorm_gradients",
+    "keras_batchnorm_masked",
+    "keras_batchnorm_steps",
+    "keras_bn_after_activation",
+    "keras_dense",
+    "keras_dense_bn",
+    "keras_dense_bn_kernel_gradient",
+    "keras_finetune",
+    "keras_fit_bn_dense",
+    "keras_group_norm",
+    "keras_layer_norm",
+    "keras_mlp",
+    "keras_normalization",
+    "keras_rms_norm",
+    "keras_rms_norm_op",
+    "keras_train_dense_bn",
+    "KerasBN",
+    "KerasBNAfterActivation",
+    "KerasDenseBN",
+    "KerasFineTune",
+    "KerasFitBN",
+    "KerasMLP",
+    "KerasTrainedDenseBN",
+    "KerasWeight",
+]

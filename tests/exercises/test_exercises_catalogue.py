@@ -1,0 +1,134 @@
+"""bnlib.exercises.catalogue: right answers score full marks, known mistakes get their hint.
+
+The answers are written independently of bnlib in tests/submission_factory.py (plain numpy, hand
+derivations, finite differences); bnlib's references compute the expected values inside ``check``.
+"""
+
+import numpy as np
+import pytest
+
+from bnlib.exercises import check, exercise_ids, get_case
+from bnlib.exercises.catalogue import EXERCISES
+from bnlib.exercises.model import N_CASES, Case
+from bnlib.exercises.student import PUBLIC_SEED
+from submission_factory import ALTERNATIVE, CORRECT, MISTAKES, STUB
+
+pytestmark = pytest.mark.filterwarnings("ignore::RuntimeWarning")
+
+
+
+
+VALUES = [i for i, e in EXERCISES.items() if e.kind == "value"]
+
+
+def answer(exercise_id, source):
+    """Run an answer cell's source the way a notebook would, and return the name it defines."""
+    ns = {"np": np}
+    exec(source, ns)
+    return ns[exercise_id]
+
+
+def test_the_catalogue_is_the_briefs():
+    assert exercise_ids() == ["standardize", "condition_number", "bn_forward", "spread", "bn_backward", "da_seed",
+                              "update_moving_stats", "bn_inference", "fold_batchnorm", "invariance_gap",
+                              "bn_param_count", "layer_norm"]
+    assert set(CORRECT) == set(ALTERNATIVE) == set(EXERCISES)
+
+
+@pytest.mark.parametrize("exercise_id", list(EXERCISES))
+@pytest.mark.parametrize("table", [CORRECT, ALTERNATIVE], ids=["correct", "alternative"])
+def test_correct_answers_score_full_marks(exercise_id, table):
+    result = check(exercise_id, answer(exercise_id, table[exercise_id]))
+    assert (result.score, result.status) == (result.max_score, "passed"), repr(result)
+    assert result.max_score == (10 if EXERCISES[exercise_id].kind == "function" else 1)
+
+
+@pytest.mark.parametrize("exercise_id", list(EXERCISES))
+def test_stub_reports_not_attempted(exercise_id):
+    result = check(exercise_id, answer(exercise_id, STUB[exercise_id]))
+    assert (result.score, result.status) == (0, "not attempted")
+    assert repr(result).startswith(f"{exercise_id}: not attempted yet (score 0/{result.max_score}).\n")
+    assert repr(check(exercise_id, answer(exercise_id, STUB[exercise_id]))) == repr(result)
+
+
+@pytest.mark.parametrize(("exercise_id", "source", "hint"), MISTAKES,
+                         ids=[f"{m[0]}-{k}" for k, m in enumerate(MISTAKES)])
+def test_known_mistake_loses_marks_and_gets_its_hint(exercise_id, source, hint):
+    result = check(exercise_id, answer(exercise_id, source))
+    assert result.score < result.max_score
+    assert any(hint in h for h in result.hints), repr(result)
+    assert f"Hint: {result.hints[0]}" in repr(result)
+
+
+def test_every_hint_of_the_catalogue_is_reachable():
+    """Each mistake variant, run as an answer, gets its own hint (and loses marks)."""
+    for exercise_id, exercise in EXERCISES.items():
+        for mistake in exercise.mistakes:
+            result = check(exercise_id, mistake.variant if exercise.kind == "function" else mistake.variant())
+            assert result.score < result.max_score and mistake.hint in result.hints, (exercise_id, mistake.hint)
+
+
+def test_the_briefs_mistakes_all_have_a_hint():
+    hints = " ".join(m.hint for e in EXERCISES.values() for m in e.mistakes)
+    for phrase in ["divided by m - 1", "divided by m.", "without eps", "outside the square root", "wrong axis",
+                   "a_std alone", "swapped", "fresh layer's moving statistics", "PyTorch way", "sqrt(gamma)",
+                   "path through mu", "path through sigma^2"]:
+        assert phrase in hints, phrase
+
+
+@pytest.mark.parametrize("exercise_id", ["bn_forward", "bn_backward", "layer_norm", "fold_batchnorm"])
+def test_hard_coded_public_answers_fail_the_randomized_cases(exercise_id):
+    right = answer(exercise_id, CORRECT[exercise_id])
+    n = N_CASES
+    public = [get_case(exercise_id, k) for k in range(1, n + 1) if "public" in EXERCISES[exercise_id].cases(
+        PUBLIC_SEED)[k - 1].label]
+    memo = {tuple(np.asarray(v).tobytes() for v in case.values()): right(*case.values()) for case in public}
+
+    sample = next(iter(memo.values()))
+
+    def hard_coded(*args):
+        key = tuple(np.asarray(v).tobytes() for v in args)
+        if key in memo:
+            return memo[key]
+        return tuple(np.zeros_like(s) for s in sample) if isinstance(sample, tuple) else np.zeros_like(args[0])
+
+    result = check(exercise_id, hard_coded)
+    assert result.score == len(public) < result.max_score
+    assert all("random" in r.label for r in result.cases if not r.passed)
+
+
+def test_value_exercises_match_independent_derivations():
+    """The expected values are bnlib's; pin them against closed forms derived by hand."""
+    values = {i: float(np.ravel(EXERCISES[i].expected(Case("", (), True)))[0]) for i in VALUES}
+    mean, mean_sq = 30.0, 1100.0  # of x = 10, 20, ..., 50
+    trace, det = 1.0 + mean_sq, mean_sq - mean**2
+    lam_max, lam_min = (trace + np.sqrt(trace**2 - 4 * det)) / 2, (trace - np.sqrt(trace**2 - 4 * det)) / 2
+    assert values["condition_number"] == pytest.approx(lam_max / lam_min, rel=1e-9)
+    assert values["spread"] == pytest.approx(4.0, rel=1e-12)
+    assert values["da_seed"] == pytest.approx(2.0 / np.sqrt(2.001) * 0.75, rel=1e-9)
+    assert values["invariance_gap"] == pytest.approx(200 / np.sqrt(20000.001) - 2 / np.sqrt(2.001), rel=1e-6)
+
+
+@pytest.mark.keras
+def test_bn_param_count_matches_keras():
+    """Count Keras's own BatchNormalization weights in the Figure-1 network (3 x Dense(100) + BN)."""
+    from bnlib.keras_ref import keras
+
+    k = keras()
+    layers = [k.Input((784,))]
+    for _ in range(3):
+        layers += [k.layers.Dense(100, activation="sigmoid"), k.layers.BatchNormalization()]
+    model = k.Sequential(layers + [k.layers.Dense(10, activation="softmax")])
+    bns = [layer for layer in model.layers if isinstance(layer, k.layers.BatchNormalization)]
+    total = sum(int(np.prod(w.shape)) for layer in bns for w in layer.weights)
+    trainable = sum(int(np.prod(w.shape)) for layer in bns for w in layer.trainable_weights)
+    assert check("bn_param_count", (total, trainable)).passed
+    assert check("bn_param_count", np.array([total, trainable])).passed
+
+
+def test_hidden_seeds_give_other_random_cases():
+    ex = EXERCISES["bn_forward"]
+    public, hidden = ex.cases(PUBLIC_SEED), ex.cases(12345)
+    assert [c.label for c in public[:3]] == [c.label for c in hidden[:3]]
+    assert not any(np.array_equal(p.args[0], h.args[0]) for p, h in zip(public[3:], hidden[3:], strict=True)
+                   if p.args[0].shape == h.args[0].shape)
