@@ -85,8 +85,12 @@ def _load_mathjax_on_search_page(app, pagename, templatename, context, doctree):
         app.env.get_domain("math").data["has_equations"][pagename] = True
 
 
+# Registered on import, so that whatever formats the bibliography as the site does (Sphinx, or the student
+# edition, tools/student_edition.py) finds the style _config.yml names.
+pybtex.plugin.register_plugin("pybtex.style.formatting", FORMATTING_STYLE, AuthorYearLabelledStyle)
+
+
 def setup(app):
-    pybtex.plugin.register_plugin("pybtex.style.formatting", FORMATTING_STYLE, AuthorYearLabelledStyle)
     app.add_node(nodes.citation, override=True, html=(visit_citation, HTMLTranslator.depart_citation))
     app.add_post_transform(UnlinkDropdownSolutionTitles)
     # Before sphinx.ext.mathjax's own html-page-context handler (default priority 500).

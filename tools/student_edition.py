@@ -33,6 +33,7 @@ import argparse
 import copy
 import dataclasses
 import hashlib
+import importlib
 import pathlib
 import posixpath
 import re
@@ -238,6 +239,9 @@ class Book:
             for name in self.config.get("bibtex_bibfiles", []):
                 for key, entry in parse_file(self.root / name).entries.items():
                     data.add_entry(key, entry)
+            # The site's local extensions may register the pybtex style it names (tools/book_extensions.py).
+            for module in (self.config.get("sphinx") or {}).get("local_extensions") or {}:
+                importlib.import_module(module)
             sphinx = (self.config.get("sphinx") or {}).get("config") or {}
             style_cls = find_plugin("sphinxcontrib.bibtex.style.referencing",
                                     sphinx.get("bibtex_reference_style", "label"))
