@@ -38,7 +38,7 @@ from .gradcheck import magnitude, numeric_gradient, rel_error
 from .layer import BatchNorm, update_moving_stats
 from .nn.landscape import LandscapeProbe, landscape_probe
 from .nn.network import MLP, mlp_backward, mlp_forward, mlp_logits
-from .nn.params import MLPParams, init_params
+from .nn.params import MLPParams, init_params, sgd_step
 from .nn.training import History, Sweep, sweep, train
 from .regression import (
     gradient_descent,
@@ -110,6 +110,7 @@ __all__ = [
     "regression_loss",
     "rel_error",
     "rms_norm",
+    "sgd_step",
     "standardize",
     "statistics_sets",
     "sweep",
