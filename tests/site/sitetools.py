@@ -115,13 +115,22 @@ return {
 """
 
 
+TWO_FRAMES = "const done = arguments[0]; requestAnimationFrame(() => requestAnimationFrame(done));"
+
+
 def screenshot(driver, path):
-    """A screenshot of the whole page (not only the window), as PNG."""
-    height = driver.execute_script("return Math.max(document.documentElement.scrollHeight, window.innerHeight)")
+    """A screenshot of the whole page, as PNG: the window is made as tall as the page for the shot, then put
+    back. (Chrome's capture beyond the window instead mislaid the sidebars of some pages and dropped the
+    scrollbars for the rest of the page's life.)"""
     width = driver.execute_script("return window.innerWidth")
-    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {
-        "format": "png", "captureBeyondViewport": True,
-        "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}})
+    height = driver.execute_script("return Math.max(document.documentElement.scrollHeight, window.innerHeight)")
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                           {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})
+    try:
+        driver.execute_async_script(TWO_FRAMES)
+        shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})
+    finally:
+        set_width(driver, width)
     path.write_bytes(base64.b64decode(shot["data"]))
 
 
@@ -141,7 +150,6 @@ def collect_page(driver, url, width, name):
     report["mathjax"] = mathjax
     report["console"] = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
     report["overflow"] = driver.execute_script(script("overflow.js"))
-    # Last: Chrome draws no scrollbars after a screenshot beyond the window, which would skew the measure.
     screenshot(driver, SCREENSHOTS / name)
     report["screenshot"] = SCREENSHOTS / name
     return report

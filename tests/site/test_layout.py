@@ -95,3 +95,22 @@ def test_overflow_measurement_tells_cut_from_scrolling(browser, tmp_path):
     # A clipped code cell and a code block spilling over the column are cut; the scrolling output is not;
     # the short block fits and is not listed.
     assert verdicts == [("code block", "cut"), ("code cell", "cut"), ("output", "scrolls")], found
+
+
+CLIPPED_NAVIGATION = """
+return Array.from(document.querySelectorAll(".prev-next-area a"), (a) => {
+  const box = a.getBoundingClientRect();
+  const right = Math.max(...Array.from(a.querySelectorAll("*"), (el) => el.getBoundingClientRect().right));
+  return {text: a.textContent.trim().replace(/\\s+/g, " "), overflow: Math.round(right - box.right)};
+}).filter((link) => link.overflow > 1);
+"""
+
+
+@pytest.mark.parametrize("width", WIDTHS.values())
+def test_previous_and_next_links_are_not_clipped(browser, server, width):
+    clipped = []
+    for page in PAGES:
+        load(browser, f"{server}/{page}.html", width)
+        clipped += [f"{page}: {link['text']!r} reaches {link['overflow']} px past its link"
+                    for link in browser.execute_script(CLIPPED_NAVIGATION)]
+    assert not clipped, f"at {width} px:\n" + "\n".join(clipped)
