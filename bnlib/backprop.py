@@ -31,6 +31,11 @@ def _check(dout, cache):
             f"cache must be the BNCache returned by batchnorm_forward(a, gamma, beta, ...), got "
             f"{type(cache).__name__}. Run the forward pass first: out, cache = batchnorm_forward(...)."
         )
+    if cache.mask is not None:
+        raise ValueError(
+            "cache comes from a masked forward pass (mask=...); bnlib's backward passes cover unmasked "
+            "batches only. Run batchnorm_forward without mask, or differentiate the masked layer in Keras."
+        )
     return as_upstream(dout, cache.a)
 
 

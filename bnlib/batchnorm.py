@@ -22,6 +22,7 @@ from .validation import (
     as_batch,
     check_batch_count,
     check_eps,
+    check_mask,
     check_param,
     check_variance,
     check_zero_variance,
@@ -36,6 +37,7 @@ __all__ = [
     "batchnorm_inference",
     "batchnorm_inference_kernel",
     "broadcast_shape",
+    "moments_kernel",
 ]
 
 
@@ -54,6 +56,8 @@ class BNCache:
     mu:     (n,) batch mean;  var: (n,) biased batch variance
     a_std:  same shape as a, the standardized input
     gamma:  (n,) scale;  eps: float;  axis: int, the feature axis (non-negative)
+    mask:   None, or the boolean mask of a's shape without the feature axis that chose the values
+            entering mu and var (a masked forward pass has no backward pass in bnlib)
     """
 
     a: np.ndarray
@@ -63,6 +67,7 @@ class BNCache:
     gamma: np.ndarray
     eps: float
     axis: int
+    mask: np.ndarray | None = None
 
     @property
     def reduce_axes(self):
@@ -75,47 +80,75 @@ class BNCache:
         return broadcast_shape(self.a, self.axis)
 
 
-def batchnorm_forward(a, gamma, beta, eps=KERAS_EPS, axis=-1):
+def batchnorm_forward(a, gamma, beta, eps=KERAS_EPS, axis=-1, mask=None):
     """Training-mode batch normalization with the batch's own statistics.
 
     a:     (m, n) dense or (m, h, w, c) images, batch-first.
     gamma: (n,) scale, one per feature;  beta: (n,) shift.
     eps:   float >= 0 added to the variance inside the square root (Keras's default 1e-3).
     axis:  int, the feature axis (default -1); statistics over every other axis.
+    mask:  None, or a boolean array of a's shape without the feature axis, (m, T) for padded
+           sequences (m, T, c): only the True steps enter mu and var; every step is normalized.
+           Keras's ``BatchNormalization()(a, mask=mask)`` does the same but divides by
+           (count + 1e-7) (``keras.backend.epsilon()``): a relative difference of about 1e-7 / count.
     Returns (out, cache): out has a's shape, out = beta + gamma * (a - mu) / sqrt(var + eps);
     cache is a :class:`BNCache` for the backward pass (chapter 3).
     Raises ValueError for a batch with one value per feature (its variance is 0 and the output
-    would be beta whatever the input): train with m >= 2 or use :func:`batchnorm_inference`.
-    Taught in chapter 2.
+    would be beta whatever the input): train with m >= 2 or use :func:`batchnorm_inference`; the
+    same for a mask with a single True step. Raises TypeError for a non-boolean mask, ValueError
+    for a mask of the wrong shape or all False (:func:`bnlib.validation.check_mask`).
+    Taught in chapter 2; masks for padded sequences in "Small, distributed, masked and
+    mixed-precision batches".
     """
     arr = as_batch(a)
     ax = feature_axis(arr, axis)
     eps = check_eps(eps)
     g = check_param(gamma, "gamma", arr, ax, arr.dtype)
     b = check_param(beta, "beta", arr, ax, arr.dtype)
-    check_batch_count(arr, ax)
-    return batchnorm_forward_kernel(arr, g, b, eps, ax)
+    if mask is None:
+        check_batch_count(arr, ax)
+    else:
+        mask = check_mask(mask, arr, ax)
+    return batchnorm_forward_kernel(arr, g, b, eps, ax, mask)
 
 
-def batchnorm_forward_kernel(a, gamma, beta, eps, axis):
+def moments_kernel(a, axes, mask=None):
+    """The mean and biased variance of ``a`` over ``axes`` (keepdims), over the True entries of ``mask``.
+
+    a: float array;  axes: tuple of ints;  mask: None, or a bool array broadcastable against a
+    (with a's number of dimensions), True where a value counts.
+    Returns (mu, var) of a's dtype with the reduced axes kept as 1. No checks.
+    """
+    if mask is None:
+        mu = a.mean(axis=axes, keepdims=True)
+        centered = a - mu
+        return mu, (centered * centered).mean(axis=axes, keepdims=True)  # as np.var computes it
+    count = np.broadcast_to(mask, a.shape).sum(axis=axes, keepdims=True)
+    mu = np.where(mask, a, 0).sum(axis=axes, keepdims=True) / count
+    centered = np.where(mask, a - mu, 0)
+    return mu.astype(a.dtype), ((centered * centered).sum(axis=axes, keepdims=True) / count).astype(a.dtype)
+
+
+def batchnorm_forward_kernel(a, gamma, beta, eps, axis, mask=None):
     """:func:`batchnorm_forward` without its argument checks.
 
     a: float array (m, ...) with at least 2 values per feature;  gamma, beta: (n,) or broadcastable
-    against a, of a's dtype;  eps: float >= 0;  axis: the non-negative feature axis.
+    against a, of a's dtype;  eps: float >= 0;  axis: the non-negative feature axis;  mask: None or a
+    bool array of a's shape without the feature axis, with at least 2 True entries.
     Returns (out, BNCache). Raises ValueError only when eps = 0 and a feature is constant over the
     batch, the one check that needs the data's statistics.
     """
     axes = reduce_axes(a, axis)
     bshape = broadcast_shape(a, axis)
-    mu = a.mean(axis=axes, keepdims=True)
-    a_std = a - mu
-    var = (a_std * a_std).mean(axis=axes, keepdims=True)  # the biased variance, as np.var computes it
+    mu, var = moments_kernel(a, axes, None if mask is None else np.expand_dims(mask, axis))
     check_zero_variance(var, eps)
+    a_std = a - mu
     a_std /= np.sqrt(var + eps)
     gamma = np.reshape(gamma, bshape)
     out = a_std * gamma
     out += np.reshape(beta, bshape)
-    return out, BNCache(a=a, mu=mu.ravel(), var=var.ravel(), a_std=a_std, gamma=gamma.ravel(), eps=eps, axis=axis)
+    return out, BNCache(a=a, mu=mu.ravel(), var=var.ravel(), a_std=a_std, gamma=gamma.ravel(), eps=eps, axis=axis,
+                        mask=mask)
 
 
 def batchnorm_inference(a, moving_mean, moving_var, gamma, beta, eps=KERAS_EPS, axis=-1):

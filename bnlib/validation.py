@@ -27,6 +27,7 @@ __all__ = [
     "check_eps",
     "check_finite",
     "check_int",
+    "check_mask",
     "check_momentum",
     "check_number",
     "check_param",
@@ -308,3 +309,35 @@ def check_zero_variance(var, eps, subject="a feature is constant over the batch 
             f"{subject} and eps=0, so the normalization would divide by sqrt(0 + eps) = 0; "
             f"use eps > 0 (the default is {default:g})."
         )
+
+
+# --------------------------------------------------------------------------- masks
+
+def check_mask(mask, arr, axis, name="mask"):
+    """A boolean mask of ``arr``'s shape without the feature axis: (m, T) for (m, T, c), True = a real step.
+
+    Returns it as a bool array. Raises TypeError for a non-boolean mask (with the fix
+    ``np.asarray(mask, dtype=bool)`` when it holds only 0 and 1), ValueError for a wrong shape
+    (with the fix ``mask.T`` when it is the transpose) or a mask with fewer than 2 True entries.
+    """
+    want = tuple(s for i, s in enumerate(arr.shape) if i != axis)
+    raw = np.asarray(mask)
+    if raw.dtype != bool:
+        zero_one = np.issubdtype(raw.dtype, np.number) and np.isin(raw, (0, 1)).all()
+        fix = f" It holds only 0 and 1: use np.asarray({name}, dtype=bool)." if zero_one else (
+            f" Build it from the sequence lengths: {name} = np.arange(T) < lengths[:, None].")
+        raise TypeError(f"{name} must be a boolean array (True = a real step, False = padding), "
+                        f"got dtype {raw.dtype}.{fix}")
+    if raw.shape != want:
+        fix = f" It is the transpose: use {name}.T." if raw.shape == want[::-1] and raw.ndim == 2 else ""
+        raise ValueError(f"{name} must have the input's shape without the feature axis (axis={axis}), "
+                         f"{want} for a of shape {arr.shape}; got shape {raw.shape}.{fix}")
+    if not raw.any():
+        raise ValueError(f"{name} is all False: every step is padding and no value enters the statistics. "
+                         f"Mark the real steps True, e.g. {name} = np.arange(T) < lengths[:, None] with "
+                         "each sequence's length >= 1.")
+    if np.count_nonzero(raw) < 2:
+        raise ValueError(f"{name} has a single True step, so the statistics would average one value per "
+                         "feature: its variance is 0 and every output would equal beta. Mark at least 2 "
+                         "steps True (padding is False).")
+    return raw

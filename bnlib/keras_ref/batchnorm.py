@@ -45,7 +45,7 @@ def _read(layer, out):
 
 
 def keras_batchnorm(a, gamma=None, beta=None, moving_mean=None, moving_var=None, eps=KERAS_EPS,
-                    momentum=KERAS_MOMENTUM, axis=-1, training=True):
+                    momentum=KERAS_MOMENTUM, axis=-1, training=True, mask=None):
     """Run one call of ``keras.layers.BatchNormalization`` on ``a``.
 
     a: (m, n) or (m, h, w, c) numpy array; float64 input runs a float64 layer, anything else float32.
@@ -53,27 +53,33 @@ def keras_batchnorm(a, gamma=None, beta=None, moving_mean=None, moving_var=None,
     eps, momentum, axis: passed to the layer as ``epsilon``, ``momentum``, ``axis``.
     training: True (batch statistics, moving statistics updated), False (moving statistics),
               or None (Keras resolves it to inference outside fit()).
+    mask: None, or a boolean array of a's shape without the last axis, passed as the call's ``mask``.
     Returns KerasBN with the output and the layer's weights after the call.
     """
     dtype = layer_dtype(a)
     layer = make_bn(np.shape(a), dtype, gamma, beta, moving_mean, moving_var, eps, momentum, axis)
     x = np.asarray(a, dtype=dtype)
-    out = layer(x, training=training) if training is not None else layer(x)
+    kwargs = {} if mask is None else {"mask": np.asarray(mask)}
+    out = layer(x, training=training, **kwargs) if training is not None else layer(x, **kwargs)
     return _read(layer, out.numpy())
 
 
 def keras_batchnorm_steps(batches, gamma=None, beta=None, eps=KERAS_EPS, momentum=KERAS_MOMENTUM, axis=-1,
-                          training=True):
+                          training=True, masks=None):
     """Call one Keras ``BatchNormalization`` layer on each batch in turn, as a training loop would.
 
     batches: a sequence of arrays of the same trailing shape, e.g. k arrays of shape (m, n).
+    masks: None, or one boolean mask per batch (its shape without the last axis), passed as ``mask``.
     Returns a list of KerasBN, one per call, each read right after that call (so the moving
     statistics trace the exponential moving average step by step).
     """
     batches = [np.asarray(b) for b in batches]
     dtype = layer_dtype(batches[0])
     layer = make_bn(batches[0].shape, dtype, gamma, beta, None, None, eps, momentum, axis)
-    return [_read(layer, layer(np.asarray(b, dtype=dtype), training=training).numpy()) for b in batches]
+    masks = [None] * len(batches) if masks is None else masks
+    return [_read(layer, layer(np.asarray(b, dtype=dtype), training=training,
+                               **({} if mk is None else {"mask": np.asarray(mk)})).numpy())
+            for b, mk in zip(batches, masks, strict=True)]
 
 
 def keras_normalization(X, axis=-1):
