@@ -21,6 +21,7 @@ variance, eps inside the square root). Pure functions, no state: these layers ha
 
 import numpy as np
 
+from .batchnorm import moments_kernel
 from .defaults import KERAS_EPS, RMS_EPS
 from .validation import (
     as_batch,
@@ -80,10 +81,10 @@ def _standardize_over(x, axes, eps, what):
             "every output would equal beta whatever the input (Keras returns beta silently). Normalize over an "
             "axis with at least 2 values."
         )
-    mu = x.mean(axis=axes, keepdims=True)
-    var = x.var(axis=axes, keepdims=True)
+    # The shared kernel falls back to float64 when float32 statistics overflow (|x| near 1.8e19).
+    mu, var = moments_kernel(x, axes)
     check_zero_variance(var, eps, f"{what}: an example has a constant set of values (variance 0)")
-    return (x - mu) / np.sqrt(var + eps)
+    return ((x - mu) / np.sqrt(var + eps)).astype(x.dtype, copy=False)
 
 
 def layer_norm(a, gamma, beta, eps=KERAS_EPS, axis=-1):

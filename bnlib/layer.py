@@ -25,6 +25,7 @@ from .validation import (
     check_momentum,
     check_variance,
     feature_axis,
+    result_dtype,
 )
 
 __all__ = ["BatchNorm", "moving_average", "update_moving_stats"]
@@ -140,6 +141,7 @@ class BatchNorm:
             out, cache = batchnorm_forward_kernel(arr, gamma, beta, self.epsilon, ax, mask)
             self.moving_mean = moving_average(self.moving_mean, cache.mu, self.momentum)
             self.moving_var = moving_average(self.moving_var, cache.var, self.momentum)
-            return out
+            return out.astype(result_dtype(a, arr.dtype), copy=False)
         mean, var = (w.astype(arr.dtype, copy=False) for w in (self.moving_mean, self.moving_var))
-        return batchnorm_inference_kernel(arr, mean, var, gamma, beta, self.epsilon, ax)
+        out = batchnorm_inference_kernel(arr, mean, var, gamma, beta, self.epsilon, ax)
+        return out.astype(result_dtype(a, arr.dtype), copy=False)

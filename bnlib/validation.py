@@ -8,7 +8,9 @@ its arguments once, with the functions below, and then calls an unchecked kernel
 * ``ValueError`` when it is the right kind with a wrong VALUE: a shape, a size, a range, NaN or inf,
   a batch too small for its statistics, ``eps = 0`` where a variance is 0.
 * One dtype rule (:func:`float_dtype`): float32 and float64 are kept; float16 is computed in float32,
-  as Keras does; integers and booleans become float64.
+  as Keras does; integers and booleans become float64. Batch normalization returns float16 for float16
+  input (:func:`result_dtype`), as Keras under the ``mixed_float16`` policy; the chapter-7
+  alternatives still return the float32 they compute in.
 
 Every message names the argument and says what was received; where there is a fix, it gives one that
 works (the tests apply each suggested fix and check that the call then succeeds).
@@ -31,6 +33,7 @@ __all__ = [
     "check_momentum",
     "check_number",
     "check_param",
+    "check_renorm_clipping",
     "check_variance",
     "check_zero_variance",
     "feature_axis",
@@ -38,6 +41,7 @@ __all__ = [
     "is_int",
     "is_number",
     "reduce_axes",
+    "result_dtype",
 ]
 
 
@@ -58,6 +62,15 @@ def float_dtype(dtype):
     if dtype == np.float16:
         return np.dtype(np.float32)
     return np.dtype(dtype) if np.issubdtype(dtype, np.floating) else np.dtype(np.float64)
+
+
+def result_dtype(a, computed):
+    """The dtype batch normalization returns for input ``a`` computed in ``computed``.
+
+    float16 input -> float16 (statistics and arithmetic in float32, the result rounded once at the
+    end, as Keras's ``mixed_float16`` policy does); any other input -> ``computed``.
+    """
+    return np.dtype(np.float16) if getattr(a, "dtype", None) == np.float16 else np.dtype(computed)
 
 
 def as_numeric(x, name, shape=""):
@@ -341,3 +354,19 @@ def check_mask(mask, arr, axis, name="mask"):
                          "feature: its variance is 0 and every output would equal beta. Mark at least 2 "
                          "steps True (padding is False).")
     return raw
+
+
+def check_renorm_clipping(rmax, rmin, dmax):
+    """Batch renormalization's clipping bounds as floats (rmax, rmin, dmax); None is no bound (inf, 0, inf).
+
+    Raises TypeError for a non-number, ValueError for a negative bound or rmin > rmax (as Keras).
+    """
+    hint = " (None for no clipping; Ioffe 2017 uses rmax = 3, rmin = 1/rmax, dmax = 5)"
+    rmax = np.inf if rmax is None else check_number(rmax, "rmax", low=0, hint=hint)
+    rmin = 0.0 if rmin is None else check_number(rmin, "rmin", low=0, hint=hint)
+    dmax = np.inf if dmax is None else check_number(dmax, "dmax", low=0, hint=hint)
+    if rmin > rmax:
+        raise ValueError(f"rmin={rmin:g} is above rmax={rmax:g}: r is clipped to [rmin, rmax]; use rmin = 1 / rmax "
+                         f"= {1 / rmax:g} as the paper does." if rmax > 0 else
+                         f"rmin={rmin:g} is above rmax={rmax:g}: r is clipped to [rmin, rmax]; use rmin=0.")
+    return rmax, rmin, dmax

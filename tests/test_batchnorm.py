@@ -58,9 +58,11 @@ def test_inference_uses_given_statistics_and_is_per_example():
     np.testing.assert_allclose(batchnorm_inference(a[1:2], mean, var, gamma, beta, eps=eps), out[1:2])
 
 
-def test_float16_is_computed_in_float32_and_float64_is_kept():
+def test_float16_is_computed_in_float32_returned_in_float16_and_float64_is_kept():
     a16 = np.array([[1.0], [2.0], [4.0]], dtype=np.float16)
-    assert batchnorm_forward(a16, [1.0], [0.0])[0].dtype == np.float32
+    out, cache = batchnorm_forward(a16, [1.0], [0.0])
+    assert out.dtype == np.float16 and cache.var.dtype == np.float32
+    assert batchnorm_inference(a16, [0.0], [1.0], [1.0], [0.0]).dtype == np.float16
     assert batchnorm_forward(a16.astype(np.float64), [1.0], [0.0])[0].dtype == np.float64
     assert batchnorm_forward(np.array([[1], [2]]), [1.0], [0.0])[0].dtype == np.float64
 
@@ -90,7 +92,9 @@ def _tolerance(a):
     # of the standardized value, larger when eps dominates a tiny variance.
     if a.dtype == np.float64:
         return 1e-9
-    return 2e-4
+    # float16 output (Keras's mixed_float16 layer too): both round the float32 result to float16,
+    # one float16 step (2^-10 relative) apart at most
+    return 2e-3 if a.dtype == np.float16 else 2e-4
 
 
 @pytest.mark.keras
@@ -126,7 +130,7 @@ def test_inference_matches_keras(case):
     ours = batchnorm_inference(a, mean, var, gamma, beta, eps=eps, axis=axis)
     ref = keras_batchnorm(a, gamma=gamma, beta=beta, moving_mean=mean, moving_var=var, eps=eps, axis=axis,
                           training=False)
-    tol = 1e-9 if a.dtype == np.float64 else 1e-4
+    tol = {np.dtype(np.float64): 1e-9, np.dtype(np.float32): 1e-4}.get(a.dtype, 2e-3)
     np.testing.assert_allclose(ours, ref.out, rtol=tol, atol=tol * (1 + np.abs(gamma).max() + np.abs(beta).max()))
 
 
@@ -251,3 +255,78 @@ def test_backward_refuses_a_masked_cache():
     out, cache = batchnorm_forward(PADDED, [1.0], [0.0], mask=PAD_MASK)
     with pytest.raises(ValueError, match="masked forward pass"):
         batchnorm_backward(np.ones_like(out), cache)
+
+
+# --------------------------------------------------------------------------- precision
+
+def test_float16_squares_overflow_but_the_float32_statistics_do_not():
+    # float16's largest value is 65504: deviations of 300 square to 90000 (inf in float16)
+    a16 = np.array([[300.0], [-300.0], [100.0], [0.0]], dtype=np.float16)
+    centered = a16 - a16.mean(axis=0)
+    with np.errstate(over="ignore"):
+        assert np.isinf(centered * centered).any()  # what statistics in float16 would do
+    out, cache = batchnorm_forward(a16, [1.0], [0.0])
+    truth = a16.astype(np.float64)
+    expected = (truth - truth.mean()) / np.sqrt(truth.var() + 1e-3)
+    assert out.dtype == np.float16
+    np.testing.assert_allclose(out.astype(np.float64), expected, rtol=2**-10, atol=2**-10)
+    assert cache.var == pytest.approx([truth.var()], rel=1e-6)
+
+
+@pytest.mark.keras
+def test_float16_matches_keras_mixed_float16():
+    rng = np.random.default_rng(11)
+    a16 = (rng.normal(2.0, 150.0, size=(16, 3))).astype(np.float16)
+    gamma, beta = np.array([1.0, 0.5, -2.0]), np.array([0.0, 1.0, 0.25])
+    out, cache = batchnorm_forward(a16, gamma, beta)
+    keras = keras_batchnorm(a16, gamma=gamma, beta=beta)
+    assert keras.out.dtype == np.float16 and keras.moving_variance.dtype == np.float32
+    assert out.dtype == np.float16
+    # both round the same float32 result to float16: at most one float16 step apart
+    np.testing.assert_allclose(out.astype(np.float32), keras.out.astype(np.float32), rtol=2**-10, atol=2**-9)
+    np.testing.assert_allclose(0.99 + 0.01 * cache.var, keras.moving_variance, rtol=1e-6)
+
+
+# float32 values whose squares overflow float32 (3e19 squared is 9e38 > 3.4e38)
+HUGE = np.array([[3e19], [-3e19], [1e19], [0.0]], dtype=np.float32)
+
+
+def _float64_truth(a, eps=1e-3):
+    x = a.astype(np.float64)
+    return (x - x.mean(axis=0)) / np.sqrt(x.var(axis=0) + eps)
+
+
+def test_float32_near_overflow_is_computed_safely_not_zeros():
+    out, cache = batchnorm_forward(HUGE, [1.0], [0.0])
+    truth = _float64_truth(HUGE)
+    assert out.dtype == np.float32 and np.abs(out).max() > 1.0
+    np.testing.assert_allclose(out, truth, rtol=1e-6)
+    assert cache.var == pytest.approx([HUGE.astype(np.float64).var()], rel=1e-12)
+
+
+def test_float32_near_overflow_layer_norm_on_the_transpose():
+    from bnlib import layer_norm
+
+    out = layer_norm(HUGE.T, np.ones(4), np.zeros(4))
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out, _float64_truth(HUGE).T, rtol=1e-6)
+
+
+def test_float32_near_overflow_masked_and_in_the_layer():
+    from bnlib import BatchNorm
+
+    a = np.concatenate([HUGE, np.zeros((4, 1), np.float32)], axis=1)[..., None]  # (4, 2, 1), padded
+    mask = np.array([[True, False]] * 4)
+    out, _ = batchnorm_forward(a, [1.0], [0.0], mask=mask)
+    np.testing.assert_allclose(out[:, 0], _float64_truth(HUGE), rtol=1e-6)
+    layer = BatchNorm()
+    np.testing.assert_allclose(layer(HUGE, training=True), _float64_truth(HUGE), rtol=1e-6)
+    assert np.isfinite(layer.moving_var).all()
+
+
+def test_float64_overflow_raises_with_a_working_fix():
+    a = HUGE.astype(np.float64) * 1e140  # squares near 1e319: beyond float64
+    with pytest.raises(ValueError, match=r"overflow float64.*a / np.abs\(a\).max\(\)"):
+        batchnorm_forward(a, [1.0], [0.0])
+    out, _ = batchnorm_forward(a / np.abs(a).max(), [1.0], [0.0], eps=0.0)
+    np.testing.assert_allclose(out, _float64_truth(HUGE, eps=0.0), rtol=1e-12)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..defaults import KERAS_EPS, KERAS_MOMENTUM
-from .backend import keras, layer_dtype, make_bn, tensorflow
+from .backend import bn_policy, keras, make_bn, tensorflow
 
 __all__ = [
     "KerasBN",
@@ -48,7 +48,8 @@ def keras_batchnorm(a, gamma=None, beta=None, moving_mean=None, moving_var=None,
                     momentum=KERAS_MOMENTUM, axis=-1, training=True, mask=None):
     """Run one call of ``keras.layers.BatchNormalization`` on ``a``.
 
-    a: (m, n) or (m, h, w, c) numpy array; float64 input runs a float64 layer, anything else float32.
+    a: (m, n) or (m, h, w, c) numpy array; float64 input runs a float64 layer, float16 a
+       "mixed_float16" layer (float32 statistics, float16 output), anything else float32.
     gamma, beta, moving_mean, moving_var: (n,) or None for Keras's initial values (1, 0, 0, 1).
     eps, momentum, axis: passed to the layer as ``epsilon``, ``momentum``, ``axis``.
     training: True (batch statistics, moving statistics updated), False (moving statistics),
@@ -56,9 +57,8 @@ def keras_batchnorm(a, gamma=None, beta=None, moving_mean=None, moving_var=None,
     mask: None, or a boolean array of a's shape without the last axis, passed as the call's ``mask``.
     Returns KerasBN with the output and the layer's weights after the call.
     """
-    dtype = layer_dtype(a)
-    layer = make_bn(np.shape(a), dtype, gamma, beta, moving_mean, moving_var, eps, momentum, axis)
-    x = np.asarray(a, dtype=dtype)
+    layer = make_bn(np.shape(a), bn_policy(a), gamma, beta, moving_mean, moving_var, eps, momentum, axis)
+    x = np.asarray(a, dtype=layer.compute_dtype)
     kwargs = {} if mask is None else {"mask": np.asarray(mask)}
     out = layer(x, training=training, **kwargs) if training is not None else layer(x, **kwargs)
     return _read(layer, out.numpy())
@@ -74,8 +74,8 @@ def keras_batchnorm_steps(batches, gamma=None, beta=None, eps=KERAS_EPS, momentu
     statistics trace the exponential moving average step by step).
     """
     batches = [np.asarray(b) for b in batches]
-    dtype = layer_dtype(batches[0])
-    layer = make_bn(batches[0].shape, dtype, gamma, beta, None, None, eps, momentum, axis)
+    layer = make_bn(batches[0].shape, bn_policy(batches[0]), gamma, beta, None, None, eps, momentum, axis)
+    dtype = layer.compute_dtype
     masks = [None] * len(batches) if masks is None else masks
     return [_read(layer, layer(np.asarray(b, dtype=dtype), training=training,
                                **({} if mk is None else {"mask": np.asarray(mk)})).numpy())
@@ -100,7 +100,8 @@ def keras_normalization(X, axis=-1):
 def keras_batchnorm_gradients(a, dout, gamma=None, beta=None, eps=KERAS_EPS, axis=-1):
     """Gradients by TensorFlow autodiff through ``keras.layers.BatchNormalization`` in training mode.
 
-    a:    (m, n) or (m, h, w, c) numpy array; float64 input runs a float64 layer, anything else float32.
+    a:    (m, n) or (m, h, w, c) numpy array; float64 input runs a float64 layer, float16 a
+          "mixed_float16" layer, anything else float32.
     dout: array of a's shape, the upstream gradient dL/d(out); the loss is L = sum(out * dout).
     gamma, beta: (n,) or None for Keras's initial values (1, 0);  eps, axis: the layer's epsilon and axis.
     Returns (da, dgamma, dbeta) from ``tf.GradientTape``: da has a's shape, dgamma and dbeta are (n,).
@@ -108,8 +109,8 @@ def keras_batchnorm_gradients(a, dout, gamma=None, beta=None, eps=KERAS_EPS, axi
     """
     tf = tensorflow()
 
-    dtype = layer_dtype(a)
-    layer = make_bn(np.shape(a), dtype, gamma, beta, None, None, eps, KERAS_MOMENTUM, axis)
+    layer = make_bn(np.shape(a), bn_policy(a), gamma, beta, None, None, eps, KERAS_MOMENTUM, axis)
+    dtype = layer.compute_dtype
     x = tf.constant(np.asarray(a, dtype=dtype))
     d = tf.constant(np.asarray(dout, dtype=dtype))
     with tf.GradientTape() as tape:
