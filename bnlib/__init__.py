@@ -29,7 +29,7 @@ from .batchnorm import BNCache, batchnorm_forward, batchnorm_inference
 from .compare import compare
 from .conventions import keras_moving_stats, paper_population_stats, torch_running_stats, torch_update_running_stats
 from .data import Dataset, load_dataset, load_digits, load_mnist, train_test_split
-from .defaults import KERAS_EPS, KERAS_MOMENTUM, RMS_EPS, TORCH_EPS, TORCH_MOMENTUM
+from .defaults import KERAS_EPS, KERAS_MOMENTUM, KERAS_RENORM_MOMENTUM, RMS_EPS, TORCH_EPS, TORCH_MOMENTUM
 from .errors import MismatchError
 from .fast import FastBNCache, batchnorm_backward_fast, batchnorm_forward_fast
 from .folding import fold_batchnorm
@@ -50,6 +50,7 @@ from .regression import (
     regression_hessian,
     regression_loss,
 )
+from .renorm import BatchRenorm, RenormCache, batch_renorm_forward
 from .stats import batch_mean, batch_variance, standardize
 
 __version__ = "0.1.0"
@@ -57,20 +58,24 @@ __version__ = "0.1.0"
 __all__ = [
     "BNCache",
     "BatchNorm",
+    "BatchRenorm",
     "Dataset",
     "FastBNCache",
     "History",
     "KERAS_EPS",
     "KERAS_MOMENTUM",
+    "KERAS_RENORM_MOMENTUM",
     "LandscapeProbe",
     "MLP",
     "MLPParams",
     "MismatchError",
     "RMS_EPS",
+    "RenormCache",
     "Sweep",
     "TORCH_EPS",
     "TORCH_MOMENTUM",
     "batch_mean",
+    "batch_renorm_forward",
     "batch_variance",
     "batchnorm_backward",
     "batchnorm_backward_compact",

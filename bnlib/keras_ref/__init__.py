@@ -13,7 +13,15 @@ Every function takes and returns numpy arrays; TensorFlow loads on the first cal
 
 from .alternatives import keras_group_norm, keras_layer_norm, keras_rms_norm, keras_rms_norm_op
 from .backend import keras
-from .batchnorm import KerasBN, keras_batchnorm, keras_batchnorm_gradients, keras_batchnorm_steps, keras_normalization
+from .batchnorm import (
+    KerasBN,
+    KerasRenorm,
+    keras_batch_renorm_steps,
+    keras_batchnorm,
+    keras_batchnorm_gradients,
+    keras_batchnorm_steps,
+    keras_normalization,
+)
 from .mlp import KerasMLP, keras_mlp
 from .models import (
     KerasDenseBN,
@@ -32,9 +40,11 @@ __all__ = [
     "KerasDenseBN",
     "KerasFitBN",
     "KerasMLP",
+    "KerasRenorm",
     "KerasTrainedDenseBN",
     "KerasWeight",
     "keras",
+    "keras_batch_renorm_steps",
     "keras_batchnorm",
     "keras_batchnorm_gradients",
     "keras_batchnorm_steps",

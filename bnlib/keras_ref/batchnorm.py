@@ -7,11 +7,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..defaults import KERAS_EPS, KERAS_MOMENTUM
+from ..defaults import KERAS_EPS, KERAS_MOMENTUM, KERAS_RENORM_MOMENTUM
 from .backend import bn_policy, keras, make_bn, tensorflow
 
 __all__ = [
     "KerasBN",
+    "KerasRenorm",
+    "keras_batch_renorm_steps",
     "keras_batchnorm",
     "keras_batchnorm_gradients",
     "keras_batchnorm_steps",
@@ -118,3 +120,48 @@ def keras_batchnorm_gradients(a, dout, gamma=None, beta=None, eps=KERAS_EPS, axi
         loss = tf.reduce_sum(layer(x, training=True) * d)
     da, dgamma, dbeta = tape.gradient(loss, [x, layer.gamma, layer.beta])
     return np.asarray(da), np.asarray(dgamma).reshape(-1), np.asarray(dbeta).reshape(-1)
+
+
+@dataclass(frozen=True)
+class KerasRenorm:
+    """What one training call of ``BatchNormalization(renorm=True)`` produced, read back from the layer.
+
+    out: the output;  moving_mean, moving_variance, moving_stddev, renorm_mean, renorm_stddev: (n,)
+    the layer's statistics after the call.
+    """
+
+    out: np.ndarray
+    moving_mean: np.ndarray
+    moving_variance: np.ndarray
+    moving_stddev: np.ndarray
+    renorm_mean: np.ndarray
+    renorm_stddev: np.ndarray
+
+
+def keras_batch_renorm_steps(batches, gamma=None, beta=None, renorm_clipping=None, eps=KERAS_EPS,
+                             momentum=KERAS_MOMENTUM, renorm_momentum=KERAS_RENORM_MOMENTUM, training=True):
+    """Call one ``BatchNormalization(renorm=True, ...)`` layer on each batch in turn (feature axis -1).
+
+    batches: arrays of the same trailing shape;  gamma, beta: (n,) or None (1, 0).
+    renorm_clipping: dict with optional keys "rmax", "rmin", "dmax", as Keras takes it.
+    Returns a list of KerasRenorm, one per call, read right after it. The reference for
+    :func:`bnlib.batch_renorm_forward` and :class:`bnlib.BatchRenorm`.
+    """
+    k = keras()
+    batches = [np.asarray(b) for b in batches]
+    layer = k.layers.BatchNormalization(momentum=momentum, epsilon=eps, renorm=True,
+                                        renorm_clipping=dict(renorm_clipping or {}),
+                                        renorm_momentum=renorm_momentum, dtype=bn_policy(batches[0]))
+    layer.build(batches[0].shape)
+    for weight, value in ((layer.gamma, gamma), (layer.beta, beta)):
+        if value is not None:
+            weight.assign(np.asarray(value, dtype=layer.variable_dtype))
+    results = []
+    for b in batches:
+        out = layer(np.asarray(b, dtype=layer.compute_dtype), training=training)
+        results.append(KerasRenorm(
+            out=np.asarray(out),
+            **{name: getattr(layer, name).numpy().copy() for name in
+               ("moving_mean", "moving_variance", "moving_stddev", "renorm_mean", "renorm_stddev")},
+        ))
+    return results
