@@ -33,6 +33,7 @@ from .defaults import KERAS_EPS, KERAS_MOMENTUM, KERAS_RENORM_MOMENTUM, RMS_EPS,
 from .errors import MismatchError
 from .fast import FastBNCache, batchnorm_backward_fast, batchnorm_forward_fast
 from .folding import fold_batchnorm
+from .ghost import GhostBNCache, ghost_batchnorm_forward
 from .glue import glue
 from .gradcheck import magnitude, numeric_gradient, rel_error
 from .layer import BatchNorm, update_moving_stats
@@ -61,6 +62,7 @@ __all__ = [
     "BatchRenorm",
     "Dataset",
     "FastBNCache",
+    "GhostBNCache",
     "History",
     "KERAS_EPS",
     "KERAS_MOMENTUM",
@@ -85,6 +87,7 @@ __all__ = [
     "batchnorm_inference",
     "compare",
     "fold_batchnorm",
+    "ghost_batchnorm_forward",
     "glue",
     "gradient_descent",
     "group_norm",
