@@ -53,6 +53,7 @@ from .regression import (
 )
 from .renorm import BatchRenorm, RenormCache, batch_renorm_forward
 from .stats import batch_mean, batch_variance, standardize
+from .sync import combine_moments, replica_moments, sync_batchnorm_forward
 
 __version__ = "0.1.0"
 
@@ -85,6 +86,7 @@ __all__ = [
     "batchnorm_forward",
     "batchnorm_forward_fast",
     "batchnorm_inference",
+    "combine_moments",
     "compare",
     "fold_batchnorm",
     "ghost_batchnorm_forward",
@@ -113,10 +115,12 @@ __all__ = [
     "regression_hessian",
     "regression_loss",
     "rel_error",
+    "replica_moments",
     "rms_norm",
     "standardize",
     "statistics_sets",
     "sweep",
+    "sync_batchnorm_forward",
     "torch_running_stats",
     "torch_update_running_stats",
     "train",

@@ -1,7 +1,7 @@
 """Ghost batch normalization (Hoffer, Hubara & Soudry 2017): statistics over virtual sub-batches.
 
 With a large batch, BN's statistics become nearly deterministic and lose the regularizing noise of
-small batches. Ghost batch normalization (Hoffer et al. 2017, section 4, Algorithm 1) splits a batch
+small batches. Ghost batch normalization (Hoffer et al. 2017, Algorithm 1) splits a batch
 of m examples into m / v "ghost" batches of v consecutive examples and normalizes each with its own
 mean and biased variance: it is plain batch normalization applied to each chunk, which is exactly
 how bnlib computes it (the kernel of :func:`bnlib.batchnorm_forward`, once per chunk).
@@ -58,7 +58,7 @@ def ghost_batchnorm_forward(a, gamma, beta, virtual_batch_size, eps=KERAS_EPS, a
     With v = m it is :func:`bnlib.batchnorm_forward`.
     Raises TypeError for a non-int v, ValueError when v does not divide m (the message lists the
     divisors) or a ghost batch has one value per feature.
-    Source: Hoffer, Hubara & Soudry 2017, "Train longer, generalize better", section 4.
+    Source: Hoffer, Hubara & Soudry 2017, "Train longer, generalize better", Algorithm 1.
     """
     arr = as_batch(a)
     ax = feature_axis(arr, axis)

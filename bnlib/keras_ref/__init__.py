@@ -8,6 +8,7 @@ Every function takes and returns numpy arrays; TensorFlow loads on the first cal
   training steps and its gradients.
 - ``models`` (chapters 2-4): Dense -> BatchNormalization models, called once or trained with ``fit``.
 - ``mlp`` (chapters 5, 6): the Figure-1 network from Keras layers.
+- ``distributed``: BatchNormalization(synchronized=...) under MirroredStrategy, in a child process.
 - ``alternatives`` (chapter 7): layer, group, instance and RMS normalization.
 """
 
@@ -22,6 +23,7 @@ from .batchnorm import (
     keras_batchnorm_steps,
     keras_normalization,
 )
+from .distributed import KerasReplicaBN, keras_replica_batchnorm
 from .mlp import KerasMLP, keras_mlp
 from .models import (
     KerasDenseBN,
@@ -41,6 +43,7 @@ __all__ = [
     "KerasFitBN",
     "KerasMLP",
     "KerasRenorm",
+    "KerasReplicaBN",
     "KerasTrainedDenseBN",
     "KerasWeight",
     "keras",
@@ -56,6 +59,7 @@ __all__ = [
     "keras_layer_norm",
     "keras_mlp",
     "keras_normalization",
+    "keras_replica_batchnorm",
     "keras_rms_norm",
     "keras_rms_norm_op",
     "keras_train_dense_bn",
