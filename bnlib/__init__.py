@@ -13,6 +13,9 @@ and ``compare`` checks one against the other.
   Keras/PyTorch/paper conventions, folding into a Dense layer.
 - ``data``, ``nn/`` (5, 6): offline digits data, and the numpy network with its trainer and experiments.
 - ``alternatives`` (7): layer, group, instance and RMS normalization.
+- ``renorm``, ``ghost``, ``sync`` (small, large and distributed batches): batch renormalization, ghost
+  batch normalization, per-replica statistics combined exactly. Masks and mixed precision are
+  arguments of ``batchnorm``; folding into Conv2D is ``folding``'s.
 - ``defaults`` (the frameworks' eps and momentum), ``validation`` (every argument check), ``compare``,
   ``errors``, ``glue`` (a computed number bound to the prose): shared by all of the above.
 - ``keras_ref/``: the Keras reference;  ``plots``: plot helpers that take a matplotlib ``ax``;

@@ -199,7 +199,16 @@ def rms_norm(a, gamma, eps=RMS_EPS, axis=-1):
     axes = _norm_axes(arr, axis)
     eps = check_eps(eps, default=RMS_EPS)
     g = _check_span_param(gamma, "gamma", arr, axes)
-    mean_square = np.mean(arr * arr, axis=axes, keepdims=True)
+    with np.errstate(over="ignore"):  # an overflow is detected and handled below
+        mean_square = np.mean(arr * arr, axis=axes, keepdims=True)
+    if not np.isfinite(mean_square).all():
+        # float32 squares overflow above |a| ~ 1.8e19: recompute in float64 rather than return zeros
+        if arr.dtype == np.float64:
+            raise ValueError("the mean square overflows float64 (|a| beyond about 1e154); rescale the input "
+                             "first, e.g. a / np.abs(a).max().")
+        wide = arr.astype(np.float64)
+        mean_square = np.mean(wide * wide, axis=axes, keepdims=True)
+        return (g * (wide / np.sqrt(mean_square + eps))).astype(arr.dtype)
     check_zero_variance(mean_square, eps, "rms normalization: an example is all zeros (mean square 0)", RMS_EPS)
     return g * arr / np.sqrt(mean_square + eps)
 
