@@ -55,7 +55,7 @@ from .regression import (
     regression_hessian,
     regression_loss,
 )
-from .renorm import BatchRenorm, RenormCache, batch_renorm_forward
+from .renorm import BatchRenorm, RenormCache, batch_renorm_backward, batch_renorm_forward
 from .stats import batch_mean, batch_variance, standardize
 from .sync import combine_moments, replica_moments, sync_batchnorm_forward
 
@@ -82,6 +82,7 @@ __all__ = [
     "TORCH_EPS",
     "TORCH_MOMENTUM",
     "batch_mean",
+    "batch_renorm_backward",
     "batch_renorm_forward",
     "batch_variance",
     "batchnorm_affine",

@@ -24,11 +24,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .batchnorm import batchnorm_inference_kernel, broadcast_shape, moments_kernel
+from .backprop import batchnorm_backward_kernel
+from .batchnorm import BNCache, batchnorm_forward_kernel, batchnorm_inference_kernel, moments_kernel
 from .defaults import KERAS_EPS, KERAS_MOMENTUM, KERAS_RENORM_MOMENTUM
 from .layer import moving_average
 from .validation import (
     as_batch,
+    as_upstream,
     check_batch_count,
     check_eps,
     check_int,
@@ -42,22 +44,37 @@ from .validation import (
     result_dtype,
 )
 
-__all__ = ["BatchRenorm", "RenormCache", "batch_renorm_forward", "batch_renorm_forward_kernel"]
+__all__ = ["BatchRenorm", "RenormCache", "batch_renorm_backward", "batch_renorm_forward", "batch_renorm_forward_kernel"]
 
 
 @dataclass(frozen=True)
 class RenormCache:
-    """What a batch-renormalization training step computed, per feature (all (n,)).
+    """What a batch-renormalization training step computed.
 
-    mu, var: the batch mean and biased variance;  std: sqrt(var + eps), the batch's sigma_B;
-    r, d: the clipped corrections (constants in backprop).
+    bn: the :class:`bnlib.BNCache` of the batch normalization it runs, with scale gamma * r and
+        shift gamma * d + beta (holds a, the batch mu and var, a_std);
+    gamma: (n,) the layer's scale;  r, d: (n,) the clipped corrections (constants in backprop).
     """
 
-    mu: np.ndarray
-    var: np.ndarray
-    std: np.ndarray
+    bn: BNCache
+    gamma: np.ndarray
     r: np.ndarray
     d: np.ndarray
+
+    @property
+    def mu(self):
+        """(n,) the batch mean mu_B."""
+        return self.bn.mu
+
+    @property
+    def var(self):
+        """(n,) the biased batch variance."""
+        return self.bn.var
+
+    @property
+    def std(self):
+        """(n,) sigma_B = sqrt(var + eps)."""
+        return np.sqrt(self.bn.var + self.bn.eps)
 
 
 def batch_renorm_forward(a, gamma, beta, renorm_mean, renorm_std, rmax=None, rmin=None, dmax=None,
@@ -92,17 +109,35 @@ def batch_renorm_forward(a, gamma, beta, renorm_mean, renorm_std, rmax=None, rmi
 
 
 def batch_renorm_forward_kernel(a, gamma, beta, renorm_mean, renorm_std, rmax, rmin, dmax, eps, axis):
-    """:func:`batch_renorm_forward` without its checks; rmax, rmin, dmax are floats (inf, 0, inf: no clipping)."""
-    bshape = broadcast_shape(a, axis)
+    """:func:`batch_renorm_forward` without its checks; rmax, rmin, dmax are floats (inf, 0, inf: no clipping).
+
+    gamma * (a_std * r + d) + beta is batch normalization with scale gamma * r and shift
+    gamma * d + beta, so the BN kernel computes it (as Keras composes it).
+    """
     mu, var = moments_kernel(a, reduce_axes(a, axis))
-    std = np.sqrt(var + eps)
-    s = np.maximum(np.reshape(renorm_std, bshape), np.sqrt(eps))
-    r = np.clip(std / s, rmin, rmax)
-    d = np.clip((mu - np.reshape(renorm_mean, bshape)) / s, -dmax, dmax)
-    gamma = np.reshape(gamma, bshape)
-    out = (a - mu) / std * (r * gamma) + (d * gamma + np.reshape(beta, bshape))
-    cache = RenormCache(mu=mu.ravel(), var=var.ravel(), std=std.ravel(), r=r.ravel(), d=d.ravel())
-    return out.astype(a.dtype, copy=False), cache
+    mu, var = mu.ravel(), var.ravel()
+    s = np.maximum(np.ravel(renorm_std), np.sqrt(eps))
+    r = np.clip(np.sqrt(var + eps) / s, rmin, rmax)
+    d = np.clip((mu - np.ravel(renorm_mean)) / s, -dmax, dmax)
+    gamma = np.ravel(gamma)
+    out, bn = batchnorm_forward_kernel(a, gamma * r, gamma * d + np.ravel(beta), eps, axis)
+    return out, RenormCache(bn=bn, gamma=gamma, r=r, d=d)
+
+
+def batch_renorm_backward(dout, cache):
+    """Backward pass of :func:`batch_renorm_forward`, with r and d constants (Ioffe 2017, Algorithm 1).
+
+    dout: dL/d(out), a's shape;  cache: the RenormCache of the forward pass.
+    Returns (da, dgamma, dbeta): da has a's shape; dgamma, dbeta are (n,).
+    da is batch normalization's backward pass with scale gamma * r (the gradient still flows through
+    mu_B and sigma_B); dgamma = r * sum(dout * a_std) + d * sum(dout); dbeta = sum(dout).
+    Raises TypeError for a cache that is not a RenormCache, ValueError for dout of the wrong shape.
+    """
+    if not isinstance(cache, RenormCache):
+        raise TypeError(f"cache must be the RenormCache returned by batch_renorm_forward, got {type(cache).__name__}. "
+                        "Run the forward pass first: out, cache = batch_renorm_forward(...).")
+    da, dscale, dbeta = batchnorm_backward_kernel(as_upstream(dout, cache.bn.a), cache.bn)
+    return da, cache.r * dscale + cache.d * dbeta, dbeta
 
 
 class BatchRenorm:

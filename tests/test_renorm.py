@@ -5,8 +5,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bnlib import BatchNorm, BatchRenorm, batch_renorm_forward, batchnorm_forward, batchnorm_inference
-from bnlib.keras_ref import keras_batch_renorm_steps
+from bnlib import (
+    BatchNorm,
+    BatchRenorm,
+    batch_renorm_backward,
+    batch_renorm_forward,
+    batchnorm_forward,
+    batchnorm_inference,
+    numeric_gradient,
+    rel_error,
+)
+from bnlib.keras_ref import keras_batch_renorm_gradients, keras_batch_renorm_steps
 
 CLIPPING = {"rmax": 1.5, "rmin": 0.8, "dmax": 0.5}
 
@@ -102,3 +111,46 @@ def test_bad_clipping_is_refused_with_a_working_fix():
         batch_renorm_forward(a, [1.0], [0.0], [0.0], [-1.0])
     with pytest.raises(TypeError, match="renorm_momentum must be"):
         BatchRenorm(renorm_momentum="0.9")
+
+
+def _renorm_case(seed, m=5, n=3):
+    rng = np.random.default_rng(seed)
+    a = rng.normal(1.0, 2.0, size=(m, n))
+    return (a, rng.normal(size=(m, n)), rng.normal(size=n), rng.normal(size=n), rng.normal(size=n),
+            rng.uniform(0.5, 3.0, size=n))
+
+
+@pytest.mark.parametrize("clipping", [{}, CLIPPING])
+def test_backward_matches_finite_differences_with_r_and_d_held_constant(clipping):
+    a, dout, gamma, beta, mean, std = _renorm_case(5)
+    out, cache = batch_renorm_forward(a, gamma, beta, mean, std, **clipping)
+    da, dgamma, dbeta = batch_renorm_backward(dout, cache)
+    r, d = cache.r, cache.d
+    # r and d are constants: the forward with them frozen is BN with scale gamma*r, shift gamma*d + beta
+    def frozen_a(x):
+        return batchnorm_forward(x, gamma * r, gamma * d + beta)[0]
+
+    def frozen_gamma(g):
+        return batchnorm_forward(a, g * r, g * d + beta)[0]
+
+    assert rel_error(da, numeric_gradient(frozen_a, a, dout)) < 1e-7
+    assert rel_error(dgamma, numeric_gradient(frozen_gamma, gamma, dout)) < 1e-7
+    np.testing.assert_allclose(dbeta, dout.sum(axis=0), rtol=1e-12)
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("clipping", [{}, CLIPPING])
+def test_backward_matches_keras_autodiff(clipping):
+    a, dout, gamma, beta, mean, std = _renorm_case(6)
+    _, cache = batch_renorm_forward(a, gamma, beta, mean, std, **clipping)
+    ours = batch_renorm_backward(dout, cache)
+    theirs = keras_batch_renorm_gradients(a, dout, gamma, beta, mean, std, renorm_clipping=clipping)
+    for x, y in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(x, y, rtol=1e-9, atol=1e-10)
+
+
+def test_backward_refuses_a_batchnorm_cache():
+    a = np.random.default_rng(7).normal(size=(4, 2))
+    out, cache = batchnorm_forward(a, [1.0, 1.0], [0.0, 0.0])
+    with pytest.raises(TypeError, match="RenormCache returned by batch_renorm_forward"):
+        batch_renorm_backward(out, cache)

@@ -17,6 +17,7 @@ from .backend import keras
 from .batchnorm import (
     KerasBN,
     KerasRenorm,
+    keras_batch_renorm_gradients,
     keras_batch_renorm_steps,
     keras_batchnorm,
     keras_batchnorm_gradients,
@@ -46,6 +47,7 @@ from .models import (
 
 __all__ = [
     "keras",
+    "keras_batch_renorm_gradients",
     "keras_batch_renorm_steps",
     "keras_batchnorm",
     "keras_batchnorm_gradients",

@@ -12,6 +12,7 @@ from .backend import bn_policy, keras, make_bn, tensorflow
 
 __all__ = [
     "KerasRenorm",
+    "keras_batch_renorm_gradients",
     "keras_batch_renorm_steps",
     "keras_batchnorm",
     "keras_batchnorm_gradients",
@@ -181,3 +182,27 @@ def keras_batch_renorm_steps(batches, gamma=None, beta=None, renorm_clipping=Non
                ("moving_mean", "moving_variance", "moving_stddev", "renorm_mean", "renorm_stddev")},
         ))
     return results
+
+
+def keras_batch_renorm_gradients(a, dout, gamma, beta, renorm_mean, renorm_std, renorm_clipping=None,
+                                 eps=KERAS_EPS):
+    """Gradients by TensorFlow autodiff through one training call of ``BatchNormalization(renorm=True)``.
+
+    a: (m, n) numpy array (float64 runs a float64 layer);  dout: a's shape, the loss is sum(out * dout).
+    gamma, beta, renorm_mean, renorm_std: (n,) set on the layer before the call (renorm_std is
+    Keras's renorm_stddev);  renorm_clipping: Keras's dict of "rmax", "rmin", "dmax".
+    Returns (da, dgamma, dbeta). Keras stops the gradient at r and d, as the paper does.
+    """
+    k, tf = keras(), tensorflow()
+    layer = k.layers.BatchNormalization(epsilon=eps, renorm=True, renorm_clipping=dict(renorm_clipping or {}),
+                                        dtype=bn_policy(a))
+    layer.build(np.shape(a))
+    for weight, value in ((layer.gamma, gamma), (layer.beta, beta), (layer.renorm_mean, renorm_mean),
+                          (layer.renorm_stddev, renorm_std)):
+        weight.assign(np.asarray(value, dtype=layer.variable_dtype))
+    x = tf.constant(np.asarray(a, dtype=layer.compute_dtype))
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        loss = tf.reduce_sum(layer(x, training=True) * tf.constant(np.asarray(dout, dtype=layer.compute_dtype)))
+    da, dgamma, dbeta = tape.gradient(loss, [x, layer.gamma, layer.beta])
+    return np.asarray(da), np.asarray(dgamma), np.asarray(dbeta)
