@@ -58,7 +58,7 @@ class BNCache:
     a_std:  same shape as a, the standardized input
     gamma:  (n,) scale;  eps: float;  axis: int, the feature axis (non-negative)
     mask:   None, or the boolean mask of a's shape without the feature axis that chose the values
-            entering mu and var (a masked forward pass has no backward pass in bnlib)
+            entering mu and var (:func:`bnlib.batchnorm_backward_compact` differentiates it)
     """
 
     a: np.ndarray

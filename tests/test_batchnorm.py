@@ -249,12 +249,14 @@ def test_mask_with_one_true_step_is_refused():
     assert np.isfinite(out).all()
 
 
-def test_backward_refuses_a_masked_cache():
-    from bnlib import batchnorm_backward
+def test_node_by_node_backward_refuses_a_masked_cache_with_a_working_fix():
+    from bnlib import batchnorm_backward, batchnorm_backward_compact
 
     out, cache = batchnorm_forward(PADDED, [1.0], [0.0], mask=PAD_MASK)
-    with pytest.raises(ValueError, match="masked forward pass"):
+    with pytest.raises(ValueError, match=r"masked forward pass.*batchnorm_backward_compact\(dout, cache\)"):
         batchnorm_backward(np.ones_like(out), cache)
+    da, _, _ = batchnorm_backward_compact(np.ones_like(out), cache)
+    assert da.shape == PADDED.shape
 
 
 # --------------------------------------------------------------------------- precision

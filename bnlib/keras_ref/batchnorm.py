@@ -101,13 +101,14 @@ def keras_normalization(X, axis=-1):
     return out, np.asarray(layer.mean).reshape(-1), np.asarray(layer.variance).reshape(-1)
 
 
-def keras_batchnorm_gradients(a, dout, gamma=None, beta=None, eps=KERAS_EPS, axis=-1):
+def keras_batchnorm_gradients(a, dout, gamma=None, beta=None, eps=KERAS_EPS, axis=-1, mask=None):
     """Gradients by TensorFlow autodiff through ``keras.layers.BatchNormalization`` in training mode.
 
     a:    (m, n) or (m, h, w, c) numpy array; float64 input runs a float64 layer, float16 a
           "mixed_float16" layer, anything else float32.
     dout: array of a's shape, the upstream gradient dL/d(out); the loss is L = sum(out * dout).
     gamma, beta: (n,) or None for Keras's initial values (1, 0);  eps, axis: the layer's epsilon and axis.
+    mask: None, or a boolean array of a's shape without the last axis, passed as the call's ``mask``.
     Returns (da, dgamma, dbeta) from ``tf.GradientTape``: da has a's shape, dgamma and dbeta are (n,).
     The reference for chapter 3's backward pass.
     """
@@ -119,7 +120,8 @@ def keras_batchnorm_gradients(a, dout, gamma=None, beta=None, eps=KERAS_EPS, axi
     d = tf.constant(np.asarray(dout, dtype=dtype))
     with tf.GradientTape() as tape:
         tape.watch(x)
-        loss = tf.reduce_sum(layer(x, training=True) * d)
+        kwargs = {} if mask is None else {"mask": tf.constant(np.asarray(mask, dtype=bool))}
+        loss = tf.reduce_sum(layer(x, training=True, **kwargs) * d)
     da, dgamma, dbeta = tape.gradient(loss, [x, layer.gamma, layer.beta])
     return np.asarray(da), np.asarray(dgamma).reshape(-1), np.asarray(dbeta).reshape(-1)
 
