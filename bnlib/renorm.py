@@ -101,7 +101,7 @@ def batch_renorm_forward(a, gamma, beta, renorm_mean, renorm_std, rmax=None, rmi
     b = check_param(beta, "beta", arr, ax, arr.dtype)
     mean = check_param(renorm_mean, "renorm_mean", arr, ax, arr.dtype)
     std = check_param(renorm_std, "renorm_std", arr, ax, arr.dtype)
-    check_variance(std, "renorm_std")
+    check_variance(std, "renorm_std", "a standard deviation")
     rmax, rmin, dmax = check_renorm_clipping(rmax, rmin, dmax)
     check_batch_count(arr, ax)
     out, cache = batch_renorm_forward_kernel(arr, g, b, mean, std, rmax, rmin, dmax, eps, ax)

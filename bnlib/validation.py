@@ -297,10 +297,10 @@ def as_upstream(dout, like, finite=True):
 
 # --------------------------------------------------------------------------- statistics
 
-def check_variance(var, name):
-    """A variance must be >= 0 everywhere."""
+def check_variance(var, name, what="a variance"):
+    """A variance (or, with ``what``, a standard deviation) must be >= 0 everywhere."""
     if np.any(var < 0):
-        raise ValueError(f"{name} must be >= 0 everywhere; a variance cannot be negative.")
+        raise ValueError(f"{name} must be >= 0 everywhere; {what} cannot be negative.")
 
 
 def check_batch_count(arr, axis, fix="Use a batch with m >= 2, or batchnorm_inference with moving statistics."):

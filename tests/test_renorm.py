@@ -107,7 +107,7 @@ def test_bad_clipping_is_refused_with_a_working_fix():
     batch_renorm_forward(a, [1.0], [0.0], [0.0], [1.0], rmax=1.5, rmin=1 / 1.5)
     with pytest.raises(ValueError, match="dmax must be"):
         batch_renorm_forward(a, [1.0], [0.0], [0.0], [1.0], dmax=-1.0)
-    with pytest.raises(ValueError, match="renorm_std must be >= 0"):
+    with pytest.raises(ValueError, match="renorm_std must be >= 0 everywhere; a standard deviation"):
         batch_renorm_forward(a, [1.0], [0.0], [0.0], [-1.0])
     with pytest.raises(TypeError, match="renorm_momentum must be"):
         BatchRenorm(renorm_momentum="0.9")
