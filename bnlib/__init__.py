@@ -13,6 +13,9 @@ and ``compare`` checks one against the other.
   Keras/PyTorch/paper conventions, folding into a Dense layer.
 - ``data``, ``nn/`` (5, 6): offline digits data, and the numpy network with its trainer and experiments.
 - ``alternatives`` (7): layer, group, instance and RMS normalization.
+- ``renorm``, ``ghost``, ``sync`` (small, large and distributed batches): batch renormalization, ghost
+  batch normalization, per-replica statistics combined exactly. Masks and mixed precision are
+  arguments of ``batchnorm``; folding into Conv2D is ``folding``'s.
 - ``defaults`` (the frameworks' eps and momentum), ``validation`` (every argument check), ``compare``,
   ``errors``, ``glue`` (a computed number bound to the prose): shared by all of the above.
 - ``keras_ref/``: the Keras reference;  ``plots``: plot helpers that take a matplotlib ``ax``;
@@ -29,10 +32,11 @@ from .batchnorm import BNCache, batchnorm_forward, batchnorm_inference
 from .compare import compare
 from .conventions import keras_moving_stats, paper_population_stats, torch_running_stats, torch_update_running_stats
 from .data import Dataset, load_dataset, load_digits, load_mnist, train_test_split
-from .defaults import KERAS_EPS, KERAS_MOMENTUM, RMS_EPS, TORCH_EPS, TORCH_MOMENTUM
+from .defaults import KERAS_EPS, KERAS_MOMENTUM, KERAS_RENORM_MOMENTUM, RMS_EPS, TORCH_EPS, TORCH_MOMENTUM
 from .errors import MismatchError
 from .fast import FastBNCache, batchnorm_backward_fast, batchnorm_forward_fast
 from .folding import batchnorm_affine, fold_batchnorm, fold_batchnorm_into_next
+from .ghost import GhostBNCache, ghost_batchnorm_forward
 from .glue import glue
 from .gradcheck import magnitude, numeric_gradient, rel_error
 from .layer import BatchNorm, update_moving_stats
@@ -51,27 +55,35 @@ from .regression import (
     regression_hessian,
     regression_loss,
 )
+from .renorm import BatchRenorm, RenormCache, batch_renorm_backward, batch_renorm_forward
 from .stats import batch_mean, batch_variance, standardize
+from .sync import combine_moments, replica_moments, sync_batchnorm_forward
 
 __version__ = "0.1.0"
 
 __all__ = [
     "BNCache",
     "BatchNorm",
+    "BatchRenorm",
     "Dataset",
     "FastBNCache",
+    "GhostBNCache",
     "History",
     "KERAS_EPS",
     "KERAS_MOMENTUM",
+    "KERAS_RENORM_MOMENTUM",
     "LandscapeProbe",
     "MLP",
     "MLPParams",
     "MismatchError",
     "RMS_EPS",
+    "RenormCache",
     "Sweep",
     "TORCH_EPS",
     "TORCH_MOMENTUM",
     "batch_mean",
+    "batch_renorm_backward",
+    "batch_renorm_forward",
     "batch_variance",
     "batchnorm_affine",
     "batchnorm_backward",
@@ -80,9 +92,11 @@ __all__ = [
     "batchnorm_forward",
     "batchnorm_forward_fast",
     "batchnorm_inference",
+    "combine_moments",
     "compare",
     "fold_batchnorm",
     "fold_batchnorm_into_next",
+    "ghost_batchnorm_forward",
     "glue",
     "gradient_descent",
     "group_norm",
@@ -109,11 +123,13 @@ __all__ = [
     "regression_hessian",
     "regression_loss",
     "rel_error",
+    "replica_moments",
     "rms_norm",
     "sgd_step",
     "standardize",
     "statistics_sets",
     "sweep",
+    "sync_batchnorm_forward",
     "torch_running_stats",
     "torch_update_running_stats",
     "train",

@@ -21,6 +21,7 @@ variance, eps inside the square root). Pure functions, no state: these layers ha
 
 import numpy as np
 
+from .batchnorm import moments_kernel
 from .defaults import KERAS_EPS, RMS_EPS
 from .validation import (
     as_batch,
@@ -80,10 +81,10 @@ def _standardize_over(x, axes, eps, what):
             "every output would equal beta whatever the input (Keras returns beta silently). Normalize over an "
             "axis with at least 2 values."
         )
-    mu = x.mean(axis=axes, keepdims=True)
-    var = x.var(axis=axes, keepdims=True)
+    # The shared kernel falls back to float64 when float32 statistics overflow (|x| near 1.8e19).
+    mu, var = moments_kernel(x, axes)
     check_zero_variance(var, eps, f"{what}: an example has a constant set of values (variance 0)")
-    return (x - mu) / np.sqrt(var + eps)
+    return ((x - mu) / np.sqrt(var + eps)).astype(x.dtype, copy=False)
 
 
 def layer_norm(a, gamma, beta, eps=KERAS_EPS, axis=-1):
@@ -198,7 +199,16 @@ def rms_norm(a, gamma, eps=RMS_EPS, axis=-1):
     axes = _norm_axes(arr, axis)
     eps = check_eps(eps, default=RMS_EPS)
     g = _check_span_param(gamma, "gamma", arr, axes)
-    mean_square = np.mean(arr * arr, axis=axes, keepdims=True)
+    with np.errstate(over="ignore"):  # an overflow is detected and handled below
+        mean_square = np.mean(arr * arr, axis=axes, keepdims=True)
+    if not np.isfinite(mean_square).all():
+        # float32 squares overflow above |a| ~ 1.8e19: recompute in float64 rather than return zeros
+        if arr.dtype == np.float64:
+            raise ValueError("the mean square overflows float64 (|a| beyond about 1e154); rescale the input "
+                             "first, e.g. a / np.abs(a).max().")
+        wide = arr.astype(np.float64)
+        mean_square = np.mean(wide * wide, axis=axes, keepdims=True)
+        return (g * (wide / np.sqrt(mean_square + eps))).astype(arr.dtype)
     check_zero_variance(mean_square, eps, "rms normalization: an example is all zeros (mean square 0)", RMS_EPS)
     return g * arr / np.sqrt(mean_square + eps)
 

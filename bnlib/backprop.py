@@ -47,6 +47,11 @@ def batchnorm_backward(dout, cache):
     Taught in chapter 3.
     """
     d = _check(dout, cache)
+    if cache.mask is not None:
+        raise ValueError(
+            "cache comes from a masked forward pass (mask=...); this node-by-node backward pass follows "
+            "the paper's unmasked graph. Use batchnorm_backward_compact(dout, cache), which handles masks."
+        )
     axes, bshape = cache.reduce_axes, cache.bshape
     M = cache.a.size // cache.a.shape[cache.axis]
     gamma = cache.gamma.reshape(bshape)
@@ -82,13 +87,21 @@ def batchnorm_backward_kernel(dout, cache):
 
     dout: float array of the shape and dtype of ``cache.a``;  cache: a :class:`bnlib.BNCache`.
     Returns (da, dgamma, dbeta). The network of chapters 5 and 6 differentiates its BN layers with it.
+    With a mask (w = 1 at the M real steps, 0 at padding) only the real steps move mu and var:
+    da = gamma / (M s) * (M dout - w sum(dout) - w a_std sum(dout * a_std)), the sums over every
+    step, padding too, since every output depends on mu and var.
     """
     axes, bshape = cache.reduce_axes, cache.bshape
-    M = cache.a.size // cache.a.shape[cache.axis]
     dbeta = dout.sum(axis=axes)
     dgamma = (dout * cache.a_std).sum(axis=axes)
-    da = M * dout
-    da -= dbeta.reshape(bshape)
-    da -= cache.a_std * dgamma.reshape(bshape)
+    if cache.mask is None:
+        M = cache.a.size // cache.a.shape[cache.axis]
+        da = M * dout
+        da -= dbeta.reshape(bshape)
+        da -= cache.a_std * dgamma.reshape(bshape)
+    else:
+        M = np.count_nonzero(cache.mask)
+        w = np.expand_dims(cache.mask, cache.axis)
+        da = M * dout - w * (dbeta.reshape(bshape) + cache.a_std * dgamma.reshape(bshape))
     da *= (cache.gamma / (M * np.sqrt(cache.var + cache.eps))).reshape(bshape)
     return da, dgamma, dbeta

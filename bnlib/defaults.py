@@ -7,13 +7,16 @@ the framework) once. The values are the frameworks' own, checked against Keras i
   ``LayerNormalization`` and ``GroupNormalization`` use the same epsilon.
 * PyTorch ``BatchNorm1d`` (from its documentation): ``momentum = 0.1`` weights the NEW value;
   ``eps = 1e-5``.
+* Keras ``BatchNormalization(renorm=True)``: ``renorm_momentum = 0.99``, the weight of the OLD
+  renorm statistics that r and d are measured against.
 * Keras ``RMSNormalization``: ``epsilon = 1e-6`` (added to the mean square, not to a variance).
 """
 
-__all__ = ["KERAS_EPS", "KERAS_MOMENTUM", "RMS_EPS", "TORCH_EPS", "TORCH_MOMENTUM"]
+__all__ = ["KERAS_EPS", "KERAS_MOMENTUM", "KERAS_RENORM_MOMENTUM", "RMS_EPS", "TORCH_EPS", "TORCH_MOMENTUM"]
 
 KERAS_MOMENTUM = 0.99  # weight of the old moving value
 KERAS_EPS = 1e-3
 TORCH_MOMENTUM = 0.1  # weight of the new batch value
 TORCH_EPS = 1e-5
 RMS_EPS = 1e-6
+KERAS_RENORM_MOMENTUM = 0.99  # batch renormalization: weight of the old renorm_mean / renorm_stddev

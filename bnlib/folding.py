@@ -1,4 +1,4 @@
-"""Folding an inference-mode batch normalization into a neighbouring Dense layer (chapter 4).
+"""Folding an inference-mode batch normalization into a neighbouring Dense or Conv2D layer (chapter 4).
 
 In inference mode BN is a fixed affine map per unit (Ioffe & Szegedy 2015, Algorithm 2, step 11,
 replaces the layer by that map: :func:`batchnorm_affine`). Merging the map into the Dense layer
@@ -19,23 +19,30 @@ __all__ = ["batchnorm_affine", "fold_batchnorm", "fold_batchnorm_into_next"]
 
 
 def fold_batchnorm(W, b, gamma, beta, moving_mean, moving_var, eps=KERAS_EPS):
-    """Fold an inference-mode BN into the preceding Dense layer.
+    """Fold an inference-mode BN into the preceding Dense or Conv2D layer.
 
-    W: (n_in, n) Dense kernel, y = a @ W + b.   b: (n,) Dense bias, or None (use_bias=False).
+    W: (n_in, n) Dense kernel, y = a @ W + b; or (kh, kw, c_in, n) Conv2D kernel (Keras's layout),
+       n output channels.   b: (n,) bias, or None (use_bias=False).
     gamma, beta, moving_mean, moving_var: (n,) the BN layer's weights;  eps: its epsilon (Keras 1e-3).
-    Returns (W_folded (n_in, n), b_folded (n,)) with
-        a @ W_folded + b_folded == BN_inference(a @ W + b)
-    W_folded = W * gamma / sqrt(moving_var + eps)
+    Returns (W_folded of W's shape, b_folded (n,)) with
+        a @ W_folded + b_folded == BN_inference(a @ W + b)   (conv(a, W_folded) + b_folded for Conv2D)
+    W_folded = W * gamma / sqrt(moving_var + eps)   (along the last axis: per unit or output channel)
     b_folded = (b - moving_mean) * gamma / sqrt(moving_var + eps) + beta.
     Only valid for inference: in training mode BN uses each batch's own statistics.
-    Taught in chapter 4.
+    A Conv2D kernel folds per output channel: channel j is linear in the input through the filter
+    W[..., j], and BN after a convolution uses one (mu_j, var_j) per channel at every position
+    (Ioffe & Szegedy 2015, section 3.2).
+    Raises ValueError for a kernel that is neither 2-D nor 4-D, or (n,) weights that do not match
+    W's last axis. Taught in chapter 4 (Dense); Conv2D in "Small, distributed, masked and
+    mixed-precision batches".
     """
-    W = as_numeric(W, "W", " of shape (n_in, n)")
-    if W.ndim != 2:
-        raise ValueError(f"W must be a Dense kernel of shape (n_in, n) (y = a @ W + b), got shape {W.shape}.")
+    W = as_numeric(W, "W", " of shape (n_in, n) or (kh, kw, c_in, n)")
+    if W.ndim not in (2, 4):
+        raise ValueError(f"W must be a Dense kernel of shape (n_in, n) (y = a @ W + b) or a Conv2D kernel of shape "
+                         f"(kh, kw, c_in, n), got shape {W.shape}.")
     W = W.astype(float_dtype(W.dtype), copy=False)
     check_finite(W, "W")
-    n = W.shape[1]
+    n = W.shape[-1]
     b = np.zeros(n, dtype=W.dtype) if b is None else as_stat(b, "b", n)
     gamma, beta, moving_mean, moving_var, eps = _checked_stats(gamma, beta, moving_mean, moving_var, eps, n)
     scale, shift = batchnorm_affine_kernel(gamma, beta, moving_mean, moving_var, eps)

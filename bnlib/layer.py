@@ -21,9 +21,11 @@ from .validation import (
     check_batch_count,
     check_eps,
     check_int,
+    check_mask,
     check_momentum,
     check_variance,
     feature_axis,
+    result_dtype,
 )
 
 __all__ = ["BatchNorm", "moving_average", "update_moving_stats"]
@@ -111,8 +113,13 @@ class BatchNorm:
         check_variance(var, "moving_var")
         self.gamma, self.beta, self.moving_mean, self.moving_var = gamma, beta, mean, var
 
-    def __call__(self, a, training=False):
-        """Normalize ``a`` (m, n) or (m, h, w, c); returns an array of a's shape (see the class docstring)."""
+    def __call__(self, a, training=False, mask=None):
+        """Normalize ``a`` (m, n), (m, T, c) or (m, h, w, c); returns an array of a's shape (see the class docstring).
+
+        mask: None, or a boolean array of a's shape without the feature axis ((m, T) for padded
+        sequences): in training, only the True steps enter the batch statistics and so the moving
+        statistics' update (:func:`bnlib.batchnorm_forward`); inference ignores it, as Keras does.
+        """
         if training is not None and not isinstance(training, (bool, np.bool_)):
             raise TypeError(f"training must be True, False or None, got {training!r}.")
         arr = as_batch(a)
@@ -126,11 +133,15 @@ class BatchNorm:
             )
         # The weights were checked when they were set; they compute in the input's dtype.
         gamma, beta = (w.astype(arr.dtype, copy=False) for w in (self.gamma, self.beta))
+        if mask is not None:
+            mask = check_mask(mask, arr, ax)
         if training and self.trainable:
-            check_batch_count(arr, ax)
-            out, cache = batchnorm_forward_kernel(arr, gamma, beta, self.epsilon, ax)
+            if mask is None:
+                check_batch_count(arr, ax)
+            out, cache = batchnorm_forward_kernel(arr, gamma, beta, self.epsilon, ax, mask)
             self.moving_mean = moving_average(self.moving_mean, cache.mu, self.momentum)
             self.moving_var = moving_average(self.moving_var, cache.var, self.momentum)
-            return out
+            return out.astype(result_dtype(a, arr.dtype), copy=False)
         mean, var = (w.astype(arr.dtype, copy=False) for w in (self.moving_mean, self.moving_var))
-        return batchnorm_inference_kernel(arr, mean, var, gamma, beta, self.epsilon, ax)
+        out = batchnorm_inference_kernel(arr, mean, var, gamma, beta, self.epsilon, ax)
+        return out.astype(result_dtype(a, arr.dtype), copy=False)

@@ -43,7 +43,23 @@ def batch_variance(a, axis=-1, ddof=0):
     arr = as_batch(a)
     ax = feature_axis(arr, axis)
     _check_ddof(ddof, _count(arr, ax))
-    return arr.var(axis=reduce_axes(arr, ax), ddof=ddof)
+    return _widened(arr, reduce_axes(arr, ax), ddof)[2]
+
+
+def _widened(arr, axes, ddof):
+    """(arr, mu, var) over ``axes``; in float64 (arr converted) when float32 statistics overflow.
+
+    The values are finite, so a non-finite mean or variance is an overflow of the sums or squares
+    (float32 near 1.8e19): float64 holds them. Raises ValueError if float64 overflows too.
+    """
+    with np.errstate(over="ignore"):  # an overflow is detected and handled below
+        mu, var = arr.mean(axis=axes), arr.var(axis=axes, ddof=ddof)
+    if np.isfinite(mu).all() and np.isfinite(var).all():
+        return arr, mu, var
+    if arr.dtype == np.float64:
+        raise ValueError("the statistics overflow float64 (values beyond about 1e154); rescale the input first, "
+                         "e.g. a / np.abs(a).max().")
+    return _widened(arr.astype(np.float64), axes, ddof)
 
 
 def _check_ddof(ddof, count):
@@ -72,9 +88,7 @@ def standardize(X, ddof=1, axis=-1):
     arr = as_batch(X, name="X")
     ax = feature_axis(arr, axis)
     _check_ddof(ddof, _count(arr, ax))
-    axes = reduce_axes(arr, ax)
-    mu = arr.mean(axis=axes)
-    var = arr.var(axis=axes, ddof=ddof)
+    wide, mu, var = _widened(arr, reduce_axes(arr, ax), ddof)
     if np.any(var == 0):
         cols = np.flatnonzero(var == 0).tolist()
         raise ValueError(
@@ -83,5 +97,5 @@ def standardize(X, ddof=1, axis=-1):
         )
     shape = [1] * arr.ndim
     shape[ax] = arr.shape[ax]
-    X_tilde = (arr - mu.reshape(shape)) / np.sqrt(var.reshape(shape))
-    return X_tilde, mu, var
+    X_tilde = (wide - mu.reshape(shape)) / np.sqrt(var.reshape(shape))
+    return X_tilde.astype(arr.dtype, copy=False), mu, var

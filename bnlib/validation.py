@@ -8,7 +8,9 @@ its arguments once, with the functions below, and then calls an unchecked kernel
 * ``ValueError`` when it is the right kind with a wrong VALUE: a shape, a size, a range, NaN or inf,
   a batch too small for its statistics, ``eps = 0`` where a variance is 0.
 * One dtype rule (:func:`float_dtype`): float32 and float64 are kept; float16 is computed in float32,
-  as Keras does; integers and booleans become float64.
+  as Keras does; integers and booleans become float64. Batch normalization returns float16 for float16
+  input (:func:`result_dtype`), as Keras under the ``mixed_float16`` policy; the chapter-7
+  alternatives still return the float32 they compute in.
 
 Every message names the argument and says what was received; where there is a fix, it gives one that
 works (the tests apply each suggested fix and check that the call then succeeds).
@@ -27,9 +29,11 @@ __all__ = [
     "check_eps",
     "check_finite",
     "check_int",
+    "check_mask",
     "check_momentum",
     "check_number",
     "check_param",
+    "check_renorm_clipping",
     "check_variance",
     "check_zero_variance",
     "feature_axis",
@@ -37,6 +41,7 @@ __all__ = [
     "is_int",
     "is_number",
     "reduce_axes",
+    "result_dtype",
 ]
 
 
@@ -57,6 +62,15 @@ def float_dtype(dtype):
     if dtype == np.float16:
         return np.dtype(np.float32)
     return np.dtype(dtype) if np.issubdtype(dtype, np.floating) else np.dtype(np.float64)
+
+
+def result_dtype(a, computed):
+    """The dtype batch normalization returns for input ``a`` computed in ``computed``.
+
+    float16 input -> float16 (statistics and arithmetic in float32, the result rounded once at the
+    end, as Keras's ``mixed_float16`` policy does); any other input -> ``computed``.
+    """
+    return np.dtype(np.float16) if getattr(a, "dtype", None) == np.float16 else np.dtype(computed)
 
 
 def as_numeric(x, name, shape=""):
@@ -283,10 +297,10 @@ def as_upstream(dout, like, finite=True):
 
 # --------------------------------------------------------------------------- statistics
 
-def check_variance(var, name):
-    """A variance must be >= 0 everywhere."""
+def check_variance(var, name, what="a variance"):
+    """A variance (or, with ``what``, a standard deviation) must be >= 0 everywhere."""
     if np.any(var < 0):
-        raise ValueError(f"{name} must be >= 0 everywhere; a variance cannot be negative.")
+        raise ValueError(f"{name} must be >= 0 everywhere; {what} cannot be negative.")
 
 
 def check_batch_count(arr, axis, fix="Use a batch with m >= 2, or batchnorm_inference with moving statistics."):
@@ -308,3 +322,51 @@ def check_zero_variance(var, eps, subject="a feature is constant over the batch 
             f"{subject} and eps=0, so the normalization would divide by sqrt(0 + eps) = 0; "
             f"use eps > 0 (the default is {default:g})."
         )
+
+
+# --------------------------------------------------------------------------- masks
+
+def check_mask(mask, arr, axis, name="mask"):
+    """A boolean mask of ``arr``'s shape without the feature axis: (m, T) for (m, T, c), True = a real step.
+
+    Returns it as a bool array. Raises TypeError for a non-boolean mask (with the fix
+    ``np.asarray(mask, dtype=bool)`` when it holds only 0 and 1), ValueError for a wrong shape
+    (with the fix ``mask.T`` when it is the transpose) or a mask with fewer than 2 True entries.
+    """
+    want = tuple(s for i, s in enumerate(arr.shape) if i != axis)
+    raw = np.asarray(mask)
+    if raw.dtype != bool:
+        zero_one = np.issubdtype(raw.dtype, np.number) and np.isin(raw, (0, 1)).all()
+        fix = f" It holds only 0 and 1: use np.asarray({name}, dtype=bool)." if zero_one else (
+            f" Build it from the sequence lengths: {name} = np.arange(T) < lengths[:, None].")
+        raise TypeError(f"{name} must be a boolean array (True = a real step, False = padding), "
+                        f"got dtype {raw.dtype}.{fix}")
+    if raw.shape != want:
+        fix = f" It is the transpose: use {name}.T." if raw.shape == want[::-1] and raw.ndim == 2 else ""
+        raise ValueError(f"{name} must have the input's shape without the feature axis (axis={axis}), "
+                         f"{want} for a of shape {arr.shape}; got shape {raw.shape}.{fix}")
+    if not raw.any():
+        raise ValueError(f"{name} is all False: every step is padding and no value enters the statistics. "
+                         f"Mark the real steps True, e.g. {name} = np.arange(T) < lengths[:, None] with "
+                         "each sequence's length >= 1.")
+    if np.count_nonzero(raw) < 2:
+        raise ValueError(f"{name} has a single True step, so the statistics would average one value per "
+                         "feature: its variance is 0 and every output would equal beta. Mark at least 2 "
+                         "steps True (padding is False).")
+    return raw
+
+
+def check_renorm_clipping(rmax, rmin, dmax):
+    """Batch renormalization's clipping bounds as floats (rmax, rmin, dmax); None is no bound (inf, 0, inf).
+
+    Raises TypeError for a non-number, ValueError for a negative bound or rmin > rmax (as Keras).
+    """
+    hint = " (None for no clipping; Ioffe 2017 uses rmax = 3, rmin = 1/rmax, dmax = 5)"
+    rmax = np.inf if rmax is None else check_number(rmax, "rmax", low=0, hint=hint)
+    rmin = 0.0 if rmin is None else check_number(rmin, "rmin", low=0, hint=hint)
+    dmax = np.inf if dmax is None else check_number(dmax, "dmax", low=0, hint=hint)
+    if rmin > rmax:
+        raise ValueError(f"rmin={rmin:g} is above rmax={rmax:g}: r is clipped to [rmin, rmax]; use rmin = 1 / rmax "
+                         f"= {1 / rmax:g} as the paper does." if rmax > 0 else
+                         f"rmin={rmin:g} is above rmax={rmax:g}: r is clipped to [rmin, rmax]; use rmin=0.")
+    return rmax, rmin, dmax

@@ -396,3 +396,17 @@ def test_statistics_sets_bad_arguments():
         statistics_sets("group", 4, 8, groups=3)
     with pytest.raises(ValueError, match="c must be a positive int"):
         statistics_sets("layer", 4, 0)
+
+
+def test_float32_near_overflow_is_computed_safely():
+    # squares of 3e19 overflow float32 (9e38 > 3.4e38); the answer must not be silent zeros
+    huge = np.array([[3e19, -3e19, 1e19, 0.0]], dtype=np.float32)
+    x = huge.astype(np.float64)
+    rms = rms_norm(huge, np.ones(4), eps=0.0)
+    assert rms.dtype == np.float32
+    np.testing.assert_allclose(rms, x / np.sqrt((x * x).mean()), rtol=1e-6)
+    gn = group_norm(huge.reshape(1, 1, 1, 4), 1, np.ones(4), np.zeros(4), eps=0.0)
+    np.testing.assert_allclose(gn.reshape(1, 4), (x - x.mean()) / x.std(), rtol=1e-6)
+    with pytest.raises(ValueError, match=r"overflows float64.*a / np.abs\(a\).max\(\)"):
+        rms_norm(x * 1e140, np.ones(4))
+    np.testing.assert_allclose(rms_norm(x * 1e140 / np.abs(x * 1e140).max(), np.ones(4), eps=0.0), rms, rtol=1e-6)

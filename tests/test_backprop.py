@@ -233,3 +233,38 @@ def test_gradient_sums_to_zero_and_is_orthogonal_to_a_std(case):
     _, cache0 = batchnorm_forward(a, gamma, beta, eps=0.0, axis=axis)
     da0 = batchnorm_backward(dout, cache0)[0]
     np.testing.assert_allclose((da0 * cache0.a_std).sum(axis=axes), 0.0, atol=1e-12 * M * da_scale)
+
+
+# --------------------------------------------------------------------------- masks
+
+
+def _masked_case(seed):
+    rng = np.random.default_rng(seed)
+    a = rng.normal(1.0, 2.0, size=(3, 5, 2))
+    mask = np.arange(5) < np.array([5, 2, 3])[:, None]
+    return a, mask, rng.normal(size=a.shape), rng.normal(size=2), rng.normal(size=2)
+
+
+def test_masked_backward_matches_finite_differences():
+
+    a, mask, dout, gamma, beta = _masked_case(0)
+    _, cache = batchnorm_forward(a, gamma, beta, mask=mask)
+    da, dgamma, dbeta = batchnorm_backward_compact(dout, cache)
+    assert rel_error(da, numeric_gradient(lambda x: batchnorm_forward(x, gamma, beta, mask=mask)[0], a, dout)) < 1e-7
+    num_dgamma = numeric_gradient(lambda g: batchnorm_forward(a, g, beta, mask=mask)[0], gamma, dout)
+    assert rel_error(dgamma, num_dgamma) < 1e-7
+    np.testing.assert_allclose(dbeta, dout.sum(axis=(0, 1)), rtol=1e-12)
+    # padding still receives gradient (its output is normalized), but moves no statistic
+    assert np.abs(da[~mask]).max() > 0
+
+
+@pytest.mark.keras
+def test_masked_backward_matches_keras_autodiff():
+
+    a, mask, dout, gamma, beta = _masked_case(1)
+    _, cache = batchnorm_forward(a, gamma, beta, mask=mask)
+    ours = batchnorm_backward_compact(dout, cache)
+    theirs = keras_batchnorm_gradients(a, dout, gamma=gamma, beta=beta, mask=mask)
+    for x, y in zip(ours, theirs, strict=True):
+        # Keras divides by count + 1e-7
+        np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-6)

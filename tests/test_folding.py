@@ -1,17 +1,18 @@
-"""bnlib.folding (chapter 4): an inference-mode BN folded into the Dense layer before it.
+"""bnlib.folding (chapter 4): an inference-mode BN folded into the Dense or Conv2D layer before it.
 
 References: bnlib's unfolded inference path (property test, float64, 1e-10), and a trained Keras model
 Dense -> BatchNormalization whose ``predict`` is compared with a Keras Dense layer loaded with the folded
-weights (float32, rtol 1e-5).
+weights (float32, rtol 1e-5); for Conv2D, Keras's Conv2D -> BatchNormalization at inference against a
+Keras Conv2D loaded with the folded kernel (float64, 1e-10).
 """
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bnlib import batchnorm_inference, fold_batchnorm
-from bnlib.keras_ref import keras_dense, keras_train_dense_bn
+from bnlib.keras_ref import keras_conv2d, keras_conv2d_bn, keras_dense, keras_train_dense_bn
 
 
 @settings(max_examples=30, deadline=None)
@@ -54,9 +55,10 @@ def test_inputs_are_not_modified():
     assert np.array_equal(W, np.ones((2, 2))) and np.array_equal(b, np.zeros(2))
 
 
-def test_kernel_must_be_two_dimensional():
-    with pytest.raises(ValueError, match=r"W must be a Dense kernel of shape \(n_in, n\)"):
-        fold_batchnorm(np.ones(3), None, np.ones(3), np.zeros(3), np.zeros(3), np.ones(3))
+def test_kernel_must_be_two_or_four_dimensional():
+    for W in (np.ones(3), np.ones((2, 2, 3))):
+        with pytest.raises(ValueError, match=r"W must be a Dense kernel of shape \(n_in, n\).*\(kh, kw, c_in, n\)"):
+            fold_batchnorm(W, None, np.ones(3), np.zeros(3), np.zeros(3), np.ones(3))
 
 
 def test_kernel_must_be_numeric():
@@ -78,3 +80,36 @@ def test_negative_variance_and_zero_eps():
         fold_batchnorm(np.ones((1, 1)), None, [1.0], [0.0], [0.0], [-1.0])
     with pytest.raises(ValueError, match="eps=0"):
         fold_batchnorm(np.ones((1, 1)), None, [1.0], [0.0], [0.0], [0.0], eps=0.0)
+
+
+# --------------------------------------------------------------------------- Conv2D
+
+
+def test_conv_fold_scales_each_output_channel_filter_by_hand():
+    # a 1x1 convolution is a Dense layer applied at every position: filter j scaled by s_j
+    W = np.arange(1.0, 7.0).reshape(1, 1, 2, 3)
+    gamma, beta = np.array([1.0, 2.0, -1.0]), np.array([0.0, 1.0, 2.0])
+    mean, var = np.ones(3), np.array([3.0, 0.0, 8.0])
+    W_f, b_f = fold_batchnorm(W, None, gamma, beta, mean, var, eps=1.0)
+    s = np.array([1 / 2, 2 / 1, -1 / 3])  # gamma / sqrt(var + 1) by hand
+    np.testing.assert_allclose(W_f[0, 0], W[0, 0] * s)
+    np.testing.assert_allclose(b_f, -mean * s + beta)
+
+
+@pytest.mark.keras
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(kh=st.integers(1, 3), kw=st.integers(1, 3), c_in=st.integers(1, 3), c_out=st.integers(1, 4),
+       use_bias=st.booleans(), padding=st.sampled_from(["valid", "same"]), seed=st.integers(0, 2**16))
+def test_folded_conv2d_matches_keras_conv2d_then_bn_inference(kh, kw, c_in, c_out, use_bias, padding, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(2, 5, 4, c_in))
+    W = rng.normal(size=(kh, kw, c_in, c_out))
+    b = rng.normal(size=c_out) if use_bias else None
+    gamma, beta, mean = rng.normal(size=c_out), rng.normal(size=c_out), rng.normal(size=c_out)
+    var = rng.uniform(0.1, 3.0, size=c_out)
+    W_f, b_f = fold_batchnorm(W, b, gamma, beta, mean, var)
+    reference = keras_conv2d_bn(x, W, b, gamma, beta, mean, var, padding=padding)
+    np.testing.assert_allclose(keras_conv2d(x, W_f, b_f, padding=padding), reference, rtol=1e-10, atol=1e-10)
+    # and Keras's conv followed by bnlib's inference BN agrees too
+    unfolded = batchnorm_inference(keras_conv2d(x, W, b, padding=padding), mean, var, gamma, beta)
+    np.testing.assert_allclose(unfolded, reference, rtol=1e-10, atol=1e-10)

@@ -219,3 +219,31 @@ def test_set_weights_needs_four_matching_arrays():
         BatchNorm().set_weights([np.ones(2)] * 3)
     with pytest.raises(ValueError, match="beta has 3 values but 2 were expected"):
         BatchNorm().set_weights([np.ones(2), np.ones(3), np.ones(2), np.ones(2)])
+
+
+@pytest.mark.keras
+def test_masked_training_calls_match_keras_moving_statistics():
+    rng = np.random.default_rng(7)
+    batches = [rng.normal(3.0, 2.0, size=(3, 6, 2)) for _ in range(3)]
+    masks = [np.arange(6) < rng.integers(1, 7, size=3)[:, None] for _ in range(3)]
+    layer = BatchNorm()
+    keras = keras_batchnorm_steps(batches, masks=masks)
+    for a, mask, k in zip(batches, masks, keras, strict=True):
+        out = layer(a, training=True, mask=mask)
+        # Keras divides by count + 1e-7 (see batchnorm_forward): agreement to about 1e-7
+        np.testing.assert_allclose(out, k.out, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(layer.moving_mean, k.moving_mean, rtol=1e-7)
+        np.testing.assert_allclose(layer.moving_var, k.moving_variance, rtol=1e-7)
+    # and the padding really is left out: the first moving mean is 0.01 * the real steps' mean
+    first = BatchNorm()
+    first(batches[0], training=True, mask=masks[0])
+    np.testing.assert_allclose(first.moving_mean, 0.01 * batches[0][masks[0]].mean(axis=0), rtol=1e-12)
+
+
+def test_mask_is_checked_and_ignored_at_inference():
+    a = np.random.default_rng(8).normal(size=(2, 4, 1))
+    layer = BatchNorm()
+    mask = np.arange(4) < np.array([4, 2])[:, None]
+    np.testing.assert_array_equal(layer(a, mask=mask), layer(a))
+    with pytest.raises(TypeError, match="mask must be a boolean array"):
+        layer(a, training=True, mask=mask.astype(int))

@@ -67,3 +67,17 @@ def test_batch_variance_rejects_other_ddof(ddof, error):
 def test_unbiased_variance_of_one_example_is_a_clear_error():
     with pytest.raises(ValueError, match="at least 2 examples"):
         batch_variance(np.ones((1, 3)), ddof=1)
+
+
+def test_float32_near_overflow_is_computed_safely_not_zeros():
+    # squares of 3e19 overflow float32 (9e38 > 3.4e38): the answer must not be inf or silent zeros
+    huge = np.array([[3e19], [-3e19], [1e19], [0.0]], dtype=np.float32)
+    x = huge.astype(np.float64)
+    assert batch_variance(huge) == pytest.approx([x.var()], rel=1e-12)
+    X_tilde, mu, var = standardize(huge, ddof=1)
+    assert X_tilde.dtype == np.float32
+    np.testing.assert_allclose(X_tilde, (x - x.mean()) / x.std(ddof=1), rtol=1e-6)
+    with pytest.raises(ValueError, match=r"overflow float64.*a / np.abs\(a\).max\(\)"):
+        batch_variance(x * 1e140)
+    np.testing.assert_allclose(batch_variance(x * 1e140 / np.abs(x * 1e140).max()), x.var() / np.abs(x).max() ** 2,
+                               rtol=1e-12)

@@ -8,6 +8,7 @@ Every function takes and returns numpy arrays; TensorFlow loads on the first cal
   training steps and its gradients.
 - ``models`` (chapters 2-4): Dense -> BatchNormalization models, called once or trained with ``fit``.
 - ``mlp`` (chapters 5, 6): the Figure-1 network from Keras layers.
+- ``distributed``: BatchNormalization(synchronized=...) under MirroredStrategy, in a child process.
 - ``alternatives`` (chapter 7): layer, group, instance and RMS normalization.
 """
 
@@ -15,12 +16,16 @@ from .alternatives import keras_group_norm, keras_layer_norm, keras_rms_norm, ke
 from .backend import keras
 from .batchnorm import (
     KerasBN,
+    KerasRenorm,
+    keras_batch_renorm_gradients,
+    keras_batch_renorm_steps,
     keras_batchnorm,
     keras_batchnorm_gradients,
     keras_batchnorm_masked,
     keras_batchnorm_steps,
     keras_normalization,
 )
+from .distributed import KerasReplicaBN, keras_replica_batchnorm
 from .mlp import KerasMLP, keras_mlp
 from .models import (
     KerasBNAfterActivation,
@@ -30,6 +35,8 @@ from .models import (
     KerasTrainedDenseBN,
     KerasWeight,
     keras_bn_after_activation,
+    keras_conv2d,
+    keras_conv2d_bn,
     keras_dense,
     keras_dense_bn,
     keras_dense_bn_kernel_gradient,
@@ -40,11 +47,15 @@ from .models import (
 
 __all__ = [
     "keras",
+    "keras_batch_renorm_gradients",
+    "keras_batch_renorm_steps",
     "keras_batchnorm",
     "keras_batchnorm_gradients",
     "keras_batchnorm_masked",
     "keras_batchnorm_steps",
     "keras_bn_after_activation",
+    "keras_conv2d",
+    "keras_conv2d_bn",
     "keras_dense",
     "keras_dense_bn",
     "keras_dense_bn_kernel_gradient",
@@ -54,6 +65,7 @@ __all__ = [
     "keras_layer_norm",
     "keras_mlp",
     "keras_normalization",
+    "keras_replica_batchnorm",
     "keras_rms_norm",
     "keras_rms_norm_op",
     "keras_train_dense_bn",
@@ -63,6 +75,8 @@ __all__ = [
     "KerasFineTune",
     "KerasFitBN",
     "KerasMLP",
+    "KerasRenorm",
+    "KerasReplicaBN",
     "KerasTrainedDenseBN",
     "KerasWeight",
 ]

@@ -9,7 +9,7 @@ import os
 
 import numpy as np
 
-__all__ = ["keras", "layer_dtype", "make_bn", "tensorflow"]
+__all__ = ["bn_policy", "keras", "layer_dtype", "make_bn", "tensorflow"]
 
 
 def keras():
@@ -44,13 +44,27 @@ def layer_dtype(a):
     return "float64" if np.asarray(a).dtype == np.float64 else "float32"
 
 
+def bn_policy(a):
+    """The dtype policy of the BatchNormalization layer that references input ``a``.
+
+    float16 input runs a ``"mixed_float16"`` layer (float32 weights and statistics, float16 output),
+    as a model under ``keras.mixed_precision.set_global_policy("mixed_float16")`` would; otherwise
+    :func:`layer_dtype`. The policy is the layer's own: no global state changes.
+    """
+    return "mixed_float16" if np.asarray(a).dtype == np.float16 else layer_dtype(a)
+
+
 def make_bn(shape, dtype, gamma, beta, moving_mean, moving_var, eps, momentum, axis):
-    """A built ``keras.layers.BatchNormalization`` for inputs of ``shape``, its weights set where given (not None)."""
+    """A built ``keras.layers.BatchNormalization`` for inputs of ``shape``, its weights set where given (not None).
+
+    dtype: the layer's dtype policy ("float32", "float64" or "mixed_float16"); call the layer on
+    input of ``layer.compute_dtype``.
+    """
     k = keras()
     layer = k.layers.BatchNormalization(axis=axis, momentum=momentum, epsilon=eps, dtype=dtype)
     layer.build(tuple(shape))
     for weight, value in ((layer.gamma, gamma), (layer.beta, beta),
                           (layer.moving_mean, moving_mean), (layer.moving_variance, moving_var)):
         if value is not None:
-            weight.assign(np.asarray(value, dtype=dtype).reshape(weight.shape))
+            weight.assign(np.asarray(value, dtype=layer.variable_dtype).reshape(weight.shape))
     return layer

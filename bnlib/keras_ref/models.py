@@ -1,4 +1,4 @@
-"""Small Keras models around a BatchNormalization layer: Dense -> BN (-> activation), trained or called once.
+"""Small Keras models around a BatchNormalization layer: Dense or Conv2D -> BN (-> activation), trained or called once.
 
 The references for chapter 2 (what a BN layer holds inside a model), chapter 3 (the gradient of a
 Dense kernel through BN) and chapter 4 (``fit``, ``predict``, frozen layers, folding into Dense).
@@ -19,6 +19,8 @@ __all__ = [
     "KerasFitBN",
     "KerasTrainedDenseBN",
     "KerasWeight",
+    "keras_conv2d",
+    "keras_conv2d_bn",
     "keras_dense",
     "keras_dense_bn",
     "keras_bn_after_activation",
@@ -354,3 +356,37 @@ def keras_bn_after_activation(x, W1, b1, W2, b2, bn_weights=None, eps=KERAS_EPS,
         bn.set_weights([np.asarray(w, dtype=dtype) for w in bn_weights])
     a_out, a_tilde_out, out = (np.asarray(t) for t in model(np.asarray(x, dtype=dtype), training=training))
     return KerasBNAfterActivation(a_out, a_tilde_out, out)
+
+
+def keras_conv2d(x, kernel, bias=None, padding="valid"):
+    """A Keras ``Conv2D`` layer loaded with ``kernel`` (kh, kw, c_in, c_out) and ``bias`` (None: use_bias=False).
+
+    x: (m, h, w, c_in), channels last. Returns the convolution as Keras computes it (stride 1).
+    """
+    k = keras()
+    dtype = layer_dtype(x)
+    kernel = np.asarray(kernel, dtype=dtype)
+    layer = k.layers.Conv2D(kernel.shape[-1], kernel.shape[:2], padding=padding, use_bias=bias is not None,
+                            dtype=dtype)
+    layer.build((None, None, None, kernel.shape[2]))
+    layer.set_weights([kernel] if bias is None else [kernel, np.asarray(bias, dtype=dtype)])
+    return layer(np.asarray(x, dtype=dtype)).numpy()
+
+
+def keras_conv2d_bn(x, kernel, bias, gamma, beta, moving_mean, moving_var, eps=KERAS_EPS, padding="valid"):
+    """The model Conv2D -> BatchNormalization, with the given weights, called in inference mode.
+
+    x: (m, h, w, c_in);  kernel: (kh, kw, c_in, c_out);  bias: (c_out,) or None;
+    gamma, beta, moving_mean, moving_var: (c_out,), one per output channel;  eps: BN's epsilon.
+    Returns the model's output (m, h', w', c_out), the reference for folding BN into Conv2D.
+    """
+    k = keras()
+    dtype = layer_dtype(x)
+    kernel = np.asarray(kernel, dtype=dtype)
+    conv = k.layers.Conv2D(kernel.shape[-1], kernel.shape[:2], padding=padding, use_bias=bias is not None,
+                           dtype=dtype)
+    bn = k.layers.BatchNormalization(epsilon=check_eps(eps), dtype=dtype)
+    model = k.Sequential([k.Input(shape=(None, None, kernel.shape[2]), dtype=dtype), conv, bn])
+    conv.set_weights([kernel] if bias is None else [kernel, np.asarray(bias, dtype=dtype)])
+    bn.set_weights([np.asarray(w, dtype=dtype) for w in (gamma, beta, moving_mean, moving_var)])
+    return model(np.asarray(x, dtype=dtype), training=False).numpy()
