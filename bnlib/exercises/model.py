@@ -151,10 +151,26 @@ class Exercise:
             randomized.append(Case(f"case {k + 1} (random: {label})", args, False))
         return public + randomized
 
+    def hidden_cases(self, seed):
+        """The grader's cases: N_CASES randomized ones drawn from the secret ``seed``, none of them public.
+
+        Drawn from a stream of their own (not the one :meth:`cases` uses), so hard-coding the public
+        cases, or the public check's randomized ones, earns nothing here.
+        """
+        rng = np.random.default_rng([_stable_hash(self.id), seed, _HIDDEN_STREAM])
+        hidden = []
+        for k in range(N_CASES):
+            label, args = self.random(rng)
+            hidden.append(Case(f"hidden case {k + 1} ({label})", args, False))
+        return hidden
+
     def expected(self, case):
         """The reference output for ``case``, as float arrays (computed by bnlib)."""
         out = self.reference(*case.args)
         return convert_output(out, self.output) if self.kind == "function" else convert_value(out, self)
+
+
+_HIDDEN_STREAM = 17  # separates the hidden cases' random stream from the public check's
 
 
 def _stable_hash(text):

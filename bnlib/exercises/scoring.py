@@ -34,11 +34,12 @@ def _fmt(x):
                            max_line_width=88, separator=", ").replace("\n", "\n" + " " * 13)
 
 
-def _diff_message(got, expected, names, rtol, atol, detail, reveal=True):
+def _diff_message(got, expected, names, rtol, atol, detail, shown="public"):
     """Describe how ``got`` differs from ``expected`` (arrays or tuples of arrays).
 
     detail: show the expected (and received) values in full, rounded; otherwise one line.
-    reveal: False for value exercises, whose expected value is the answer itself.
+    shown:  "public" (a public case: values may be shown), "hidden" (a hidden case: how far off,
+            relatively, never the values) or "value" (a value exercise: its expected value is the answer).
     """
     pairs = list(zip(got, expected, names, strict=True)) if isinstance(expected, tuple) else [(got, expected, None)]
     parts = []
@@ -48,16 +49,27 @@ def _diff_message(got, expected, names, rtol, atol, detail, reveal=True):
             extra = " (transposed?)" if g.ndim == 2 and g.shape == e.shape[::-1] else ""
             parts.append(f"{prefix}shape {g.shape}, expected {e.shape}{extra}")
         elif not np.all(np.isfinite(g)):
-            parts.append(f"{prefix}contains NaN or inf" + (f"\n    expected {_fmt(e)}" if detail else ""))
+            reveal = detail and shown == "public"
+            parts.append(f"{prefix}contains NaN or inf" + (f"\n    expected {_fmt(e)}" if reveal else ""))
         elif not _close(g, e, rtol, atol):
-            if not reveal:  # a value exercise: showing the expected value would give the answer away
+            if shown == "value":
                 return "your answer is not the expected value (compared to 5 significant digits)"
-            if detail:
+            if shown == "hidden":
+                parts.append(f"{prefix}wrong values (largest difference {_relative(g, e):.2g} of the largest "
+                             "expected magnitude)")
+            elif detail:
                 parts.append(f"{prefix}wrong values\n    expected {_fmt(e)}\n    got      {_fmt(g)}")
             else:
                 err = float(np.max(np.abs(g - e)))
                 parts.append(f"{prefix}wrong values (largest difference {err:.3g})")
     return "; ".join(parts) if parts else "wrong values"
+
+
+def _relative(got, expected):
+    """The largest absolute difference relative to the largest expected magnitude (or absolute if that is 0)."""
+    scale = float(np.max(np.abs(expected))) if expected.size else 0.0
+    return float(np.max(np.abs(got - expected))) / (scale or 1.0)
+
 
 _TOL_FUNCTION = (1e-6, 1e-7)  # rtol, atol (atol relative to max(1, |expected|))
 
@@ -66,10 +78,12 @@ _TOL_VALUE = (1e-5, 1e-9)
 _DETAILED_FAILURES = 2  # failed cases shown with their expected values in full; later ones get one line
 
 
-def grade(exercise, cases, outcomes, expected):
+def grade(exercise, cases, outcomes, expected, hidden=False):
     """Score ``outcomes`` (one per case, or fewer if the run stopped early) -> :class:`CheckResult`.
 
     expected: the reference outputs, one per case. Used by ``check`` and by the grader alike.
+    hidden:   the grader's hidden cases: a failed case is described (shape, NaN, the known mistake, how
+              far off relatively) but its expected values are never shown.
     """
     max_score = len(cases)
     if outcomes and outcomes[0].status == "not attempted":
@@ -78,6 +92,7 @@ def grade(exercise, cases, outcomes, expected):
     if calls:
         return forbidden(exercise, max_score, calls[0].message)
     rtol, atol = _TOL_VALUE if exercise.kind == "value" else _TOL_FUNCTION
+    shown = "value" if exercise.kind == "value" else "hidden" if hidden else "public"
     results, hints = [], []
     for i, case in enumerate(cases):
         if i >= len(outcomes):
@@ -94,7 +109,7 @@ def grade(exercise, cases, outcomes, expected):
             detail = sum(not r.passed for r in results) < _DETAILED_FAILURES
             results.append(CaseResult(case.label, False, _diff_message(out.value, exp, exercise.output_names,
                                                                        rtol, atol, detail,
-                                                                       reveal=exercise.kind == "function")))
+                                                                       shown)))
             for mistake in exercise.mistakes:
                 if _matches(out.value, mistake.output(exercise, case), rtol, atol):
                     hints.append(mistake.hint)
@@ -108,10 +123,10 @@ def grade(exercise, cases, outcomes, expected):
     if score == 0 and all(o.status not in ("ok",) for o in outcomes):
         status = "error"
     return CheckResult(exercise.id, score, max_score, status, tuple(results), tuple(hints),
-                       _report(exercise, score, max_score, results, hints))
+                       _report(exercise, score, max_score, results, hints, hidden))
 
 
-def _report(exercise, score, max_score, results, hints):
+def _report(exercise, score, max_score, results, hints, hidden=False):
     if exercise.kind == "value":
         head = f"{exercise.id}: correct (score {score}/{max_score})." if score == max_score else \
             f"{exercise.id}: not correct yet (score {score}/{max_score})."
@@ -131,7 +146,11 @@ def _report(exercise, score, max_score, results, hints):
             elif r.message not in shown:
                 shown.add(r.message)
                 lines.append(f"- cases {', '.join(same)}: {r.message}")
-        lines.append(f'(The inputs of case k: bnlib.exercises.get_case("{exercise.id}", k).)')
+        if hidden:
+            lines.append("(Hidden cases: their inputs and expected values are not shown; the public check's "
+                         "cases and the hints above are there to debug with.)")
+        else:
+            lines.append(f'(The inputs of case k: bnlib.exercises.get_case("{exercise.id}", k).)')
     for h in hints:
         lines.append(f"Hint: {h}")
     return "\n".join(lines)

@@ -10,7 +10,6 @@ import concurrent.futures
 import json
 import os
 import re
-import secrets
 import shutil
 import subprocess
 import sys
@@ -19,11 +18,13 @@ import time
 from dataclasses import dataclass
 
 from ..exercises.catalogue import EXERCISES
+from .assignment import load_assignment, new_assignment, write_assignment
 from .processes import kill_group, python_command
 from .transport import MAX_JSON
 from .writers import atomic_write, gradebook_csv, gradescope_json, points
 
-__all__ = ["DEFAULT_MEMORY_MB", "DEFAULT_TIMEOUT", "Submission", "collect_submissions", "grade_submissions", "main"]
+__all__ = ["DEFAULT_MEMORY_MB", "DEFAULT_TIMEOUT", "Submission", "assignment_main", "collect_submissions",
+           "grade_submissions", "main"]
 
 DEFAULT_TIMEOUT = 300.0  # seconds per submission, everything included
 DEFAULT_MEMORY_MB = 2048  # data segment limit of every process that runs student code
@@ -70,10 +71,10 @@ def collect_submissions(paths):
     return submissions
 
 
-def _grade_one(submission, seed, timeout, memory_mb):
+def _grade_one(submission, assignment, timeout, memory_mb):
     """Run a worker for one submission; returns (results, notes). Never raises."""
-    request = {"notebooks": [(n, d.hex()) for n, d in submission.notebooks], "seed": seed, "timeout": timeout,
-               "memory_mb": memory_mb}
+    request = {"notebooks": [(n, d.hex()) for n, d in submission.notebooks], "seed": assignment.seed,
+               "exercises": assignment.columns, "timeout": timeout, "memory_mb": memory_mb}
     workdir = tempfile.mkdtemp(prefix="bnlib-worker-")
     proc = subprocess.Popen(python_command("from bnlib.grading.worker import worker_main; worker_main()"),
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
@@ -89,15 +90,15 @@ def _grade_one(submission, seed, timeout, memory_mb):
         shutil.rmtree(workdir, ignore_errors=True)
     try:
         reply = json.loads(out[:MAX_JSON])
-        return _validate(reply["results"]), [str(n)[:500] for n in reply["notes"]][:50]
+        return _validate(reply["results"], assignment), [str(n)[:500] for n in reply["notes"]][:50]
     except (ValueError, KeyError, TypeError):
         return {}, [f"grading this submission failed (worker exit status {proc.returncode})"]
 
 
-def _validate(results):
+def _validate(results, assignment):
     clean = {}
     for exercise_id, r in results.items():
-        if exercise_id not in EXERCISES:
+        if exercise_id not in assignment.points:
             continue
         score, top = int(r["score"]), int(r["max"])
         if not 0 <= score <= top or top < 1:
@@ -107,32 +108,34 @@ def _validate(results):
 
 
 def grade_submissions(paths, out_dir, jobs=None, seed=None, exercises=None, timeout=DEFAULT_TIMEOUT,
-                      memory_mb=DEFAULT_MEMORY_MB, progress=sys.stderr):
+                      memory_mb=DEFAULT_MEMORY_MB, progress=sys.stderr, assignment=None):
     """Grade every submission in ``paths``; write ``out_dir``/grades.csv and results.json files.
 
-    Returns the gradebook rows (dicts: submission, one key per exercise, total).
+    assignment: an :class:`~bnlib.grading.assignment.Assignment` (columns, points, seed); without one,
+    ``exercises`` (default: all) and ``seed`` (default: a fresh secret one) make it. Either way the seed
+    and the columns are recorded in ``out_dir``/assignment.toml (for the instructor, not the students),
+    so the run can be repeated with ``--assignment out_dir/assignment.toml``.
+    Returns (the gradebook rows: dicts with submission, one key per exercise, total; the columns).
     """
+    if assignment is None:
+        assignment = new_assignment(exercises, name="ad hoc", seed=seed)
     submissions = collect_submissions(paths)
-    seed = secrets.randbits(62) if seed is None else int(seed)
     jobs = jobs or max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
+    write_assignment(assignment, os.path.join(out_dir, "assignment.toml"))
     graded, start = {}, time.monotonic()
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(_grade_one, s, seed, timeout, memory_mb): s for s in submissions}
+        futures = {pool.submit(_grade_one, s, assignment, timeout, memory_mb): s for s in submissions}
         for k, future in enumerate(concurrent.futures.as_completed(futures), 1):
             s = futures[future]
             graded[s.name] = future.result()
             if progress:
-                got = sum(points(EXERCISES[i], r) for i, r in graded[s.name][0].items())
+                got = sum(points(EXERCISES[i], r, assignment.points[i]) for i, r in graded[s.name][0].items())
                 print(f"[{k}/{len(submissions)}] {s.name}: {got:g} points ({time.monotonic() - start:.1f} s)",
                       file=progress, flush=True)
-    if exercises:
-        columns = [e for e in exercises if e in EXERCISES]
-    else:
-        found = {i for results, _ in graded.values() for i in results}
-        columns = [i for i in EXERCISES if i in found]
+    columns = assignment.columns
     rows = []
     for s in submissions:
-        report = gradescope_json(graded[s.name], columns)
+        report = gradescope_json(graded[s.name], assignment.points)
         atomic_write(os.path.join(out_dir, s.name, "results.json"), json.dumps(report, indent=2) + "\n")
         row = {"submission": s.name}
         row.update({t["name"].split(" ")[0]: t["score"] for t in report["tests"]})
@@ -142,24 +145,57 @@ def grade_submissions(paths, out_dir, jobs=None, seed=None, exercises=None, time
     return rows, columns
 
 
+def assignment_main(argv):
+    """``python -m bnlib.grading assignment new FILE``: write an assignment file with a random secret seed."""
+    parser = argparse.ArgumentParser(prog="python -m bnlib.grading assignment",
+                                     description="Write an assignment file (exercises, points, a secret seed).",
+                                     epilog="Example: python -m bnlib.grading assignment new hw1.toml "
+                                            "--exercises bn_forward,spread")
+    parser.add_argument("action", choices=["new"], help="new: write a new assignment file")
+    parser.add_argument("file", help="the assignment file to write (TOML)")
+    parser.add_argument("--exercises", default=None, help="comma-separated exercise ids (default: all)")
+    parser.add_argument("--name", default="batch normalization", help="a label for the assignment")
+    parser.add_argument("--force", action="store_true", help="overwrite an existing file (and its seed)")
+    args = parser.parse_args(argv)
+    if os.path.exists(args.file) and not args.force:
+        parser.error(f"{args.file} exists; its seed decides its hidden cases. Pick another FILE, or add --force")
+    try:
+        assignment = new_assignment(args.exercises.split(",") if args.exercises else None, args.name)
+    except ValueError as exc:
+        parser.error(str(exc))
+    write_assignment(assignment, args.file)
+    print(f"wrote {args.file}: {len(assignment.points)} exercise(s), {assignment.total:g} points, a secret seed")
+    return 0
+
+
 def main(argv=None):
     """``python -m bnlib.grading SUBMISSION... --out DIR``: grade, write the files, print a summary table."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["assignment"]:
+        return assignment_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bnlib.grading", description=_DESCRIPTION,
                                      epilog="Example: python -m bnlib.grading submissions/ --out grades")
     parser.add_argument("submissions", nargs="+", help="notebooks, or folders of notebooks / student sub-folders")
     parser.add_argument("--out", required=True, help="output folder for grades.csv and <submission>/results.json")
     parser.add_argument("--jobs", type=int, default=None, help="submissions graded in parallel (default: cores)")
-    parser.add_argument("--seed", type=int, default=None, help="seed of the hidden cases (default: a secret one)")
-    parser.add_argument("--exercises", default=None, help="comma-separated exercise ids for the columns "
-                        "(default: every exercise found in a submission)")
+    parser.add_argument("--assignment", default=None, help="assignment file (exercises, points, secret seed): "
+                        "the same file gives the same grades every time; write one with "
+                        "`python -m bnlib.grading assignment new FILE`")
+    parser.add_argument("--seed", type=int, default=None, help="seed of the hidden cases without --assignment "
+                        "(default: a secret one, recorded in DIR/assignment.toml)")
+    parser.add_argument("--exercises", default=None, help="comma-separated exercise ids for the columns without "
+                        "--assignment (default: every exercise of the course)")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per submission")
     parser.add_argument("--memory-mb", type=int, default=DEFAULT_MEMORY_MB, help="memory limit per process")
     args = parser.parse_args(argv)
+    if args.assignment and (args.seed is not None or args.exercises):
+        parser.error("--assignment fixes the seed and the exercises; drop --seed and --exercises")
     try:
+        assignment = load_assignment(args.assignment) if args.assignment else None
         rows, columns = grade_submissions(args.submissions, args.out, args.jobs, args.seed,
                                           args.exercises.split(",") if args.exercises else None, args.timeout,
-                                          args.memory_mb)
-    except FileNotFoundError as exc:
+                                          args.memory_mb, assignment=assignment)
+    except (FileNotFoundError, ValueError) as exc:
         parser.error(str(exc))
     width = max([len("submission")] + [len(r["submission"]) for r in rows])
     print(f"{'submission':<{width}}  " + "  ".join(columns) + "  total")

@@ -24,7 +24,7 @@ __all__ = ["grade_notebook", "worker_main"]
 
 def _score_function(exercise, answers, imports, seed, workdir):
     """Hidden-case score of one function exercise -> a result dict."""
-    cases = exercise.cases(seed)
+    cases = exercise.hidden_cases(seed)
     # The answer cells up to this exercise's (last) one: earlier answers may hold helpers it uses, and a
     # later cell that misbehaves (os._exit at its top level, say) cannot take this exercise down with it.
     last = max(a.index for a in answers if a.exercise_id == exercise.id)
@@ -41,7 +41,7 @@ def _score_function(exercise, answers, imports, seed, workdir):
         return _result(failure(exercise, len(cases), note or "no case could be run"))
     if outcomes[0].status == "not attempted":
         return _result(not_attempted(exercise, len(cases)))
-    result = grade(exercise, cases, outcomes, [exercise.expected(c) for c in cases])
+    result = grade(exercise, cases, outcomes, [exercise.expected(c) for c in cases], hidden=True)
     report = result.report
     if any("NameError" in o.message for o in outcomes):
         report += _TIP_SELF_CONTAINED
@@ -78,8 +78,10 @@ def _score_value(exercise, answers, imports, workdir):
     return _result(grade(exercise, [case], [outcome], [exercise.expected(case)]))
 
 
-def grade_notebook(data, seed, workdir):
+def grade_notebook(data, seed, workdir, exercises=None):
     """Grade one notebook's bytes -> (results by exercise id, notes). Runs in the worker.
+
+    exercises: the assignment's exercise ids (default: all); answers to others are ignored with a note.
 
     The answer cells are the submission: each exercise is scored in its own sandbox child that runs the
     notebook's imports and the answer cells up to that exercise's, never the rest of the chapter, so a
@@ -93,9 +95,13 @@ def grade_notebook(data, seed, workdir):
     notes = [f"unknown exercise id in an ANSWER line: {a.exercise_id}" for a in answers
              if a.exercise_id not in EXERCISES]
     answers = [a for a in answers if a.exercise_id in EXERCISES]
+    if exercises is not None:
+        outside = [i for i in dict.fromkeys(a.exercise_id for a in answers) if i not in exercises]
+        notes += [f"the answer to `{i}` was ignored: that exercise is not part of this assignment" for i in outside]
+    wanted = set(EXERCISES if exercises is None else exercises)
     imports = import_statements(nb)
     results = {}
-    for exercise_id in dict.fromkeys(a.exercise_id for a in answers):
+    for exercise_id in dict.fromkeys(a.exercise_id for a in answers if a.exercise_id in wanted):
         exercise = EXERCISES[exercise_id]
         sandbox_dir = tempfile.mkdtemp(prefix="sandbox-", dir=workdir)
         if exercise.kind == "function":
@@ -128,7 +134,7 @@ def worker_main():
     results, notes = {}, []
     try:
         for name, data_hex in request["notebooks"]:
-            found, more = grade_notebook(bytes.fromhex(data_hex), request["seed"], workdir)
+            found, more = grade_notebook(bytes.fromhex(data_hex), request["seed"], workdir, request["exercises"])
             notes += [f"{name}: {n}" for n in more]
             for exercise_id, result in found.items():
                 if exercise_id not in results or result["score"] > results[exercise_id]["score"]:

@@ -191,8 +191,10 @@ def test_wrong_answers_get_partial_marks_and_hints(graded):
 
 
 def test_hard_coded_public_example_fails_the_hidden_cases(graded):
-    assert points(graded, "hardcoded", "bn_forward") == pytest.approx(2 * 1 / N_CASES)
-    assert "random" in output(graded, "hardcoded", "bn_forward")
+    # The graded cases are hidden ones only: the public example is not among them (it was 1 of 10).
+    assert points(graded, "hardcoded", "bn_forward") == 0
+    assert f"0/{N_CASES} cases passed" in output(graded, "hardcoded", "bn_forward")
+    assert "hidden case" in output(graded, "hardcoded", "bn_forward")
 
 
 def test_hanging_cell_and_hanging_function(graded):
