@@ -7,6 +7,9 @@ writes every output file itself, atomically, only after all workers have finishe
 
 import argparse
 import concurrent.futures
+import csv
+import hashlib
+import io
 import json
 import os
 import re
@@ -23,8 +26,8 @@ from .processes import kill_group, python_command
 from .transport import MAX_JSON
 from .writers import atomic_write, gradebook_csv, gradescope_json, points
 
-__all__ = ["DEFAULT_MEMORY_MB", "DEFAULT_TIMEOUT", "Submission", "assignment_main", "collect_submissions",
-           "grade_submissions", "main"]
+__all__ = ["DEFAULT_MEMORY_MB", "DEFAULT_TIMEOUT", "REGRADE", "RESERVED", "Submission", "WorkerCrash",
+           "assignment_main", "collect_submissions", "grade_submissions", "main", "safe_ids", "students_csv"]
 
 DEFAULT_TIMEOUT = 300.0  # seconds per submission, everything included
 DEFAULT_MEMORY_MB = 2048  # data segment limit of every process that runs student code
@@ -33,10 +36,48 @@ _DESCRIPTION = "Grade submitted notebooks against hidden cases."
 
 @dataclass(frozen=True)
 class Submission:
-    """One student's submission: a safe name and the bytes of its notebooks, read up front."""
+    """One student's submission: a safe id, the student's name and source, and its notebooks' bytes.
+
+    name:      the file or folder name the submission came with (the student's name, as given).
+    source:    the path it was read from.
+    notebooks: ((path relative to the submission, bytes), ...), in sorted order (the first answer counts).
+    """
 
     name: str
-    notebooks: tuple  # ((file name, bytes), ...)
+    notebooks: tuple
+    student: str = ""
+    source: str = ""
+
+
+_SAFE = re.compile(r"[A-Za-z0-9_-]+")
+# Output files of the grader in DIR: no submission id may take their names (ids never contain a dot, and these
+# are listed too in case a future output file has none).
+RESERVED = frozenset({"grades.csv", "assignment.toml", "students.csv"})
+
+
+def _digest(text):
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+
+
+def safe_ids(names, sources):
+    """Unique, safe, reversible submission ids for the students' ``names`` (one per submission).
+
+    A name made only of ASCII letters, digits, ``_`` and ``-`` is its own id; any other name (dots, spaces,
+    slashes, accents, an output file's name, the empty name) becomes its safe characters plus ``-`` and 8 hex
+    digits of its SHA-256, so two names that sanitise alike still get different ids, and an id never depends
+    on which other students are graded. The same name twice (two folders) is told apart by its source.
+    students.csv in the output folder maps every id back to the name and path.
+    """
+    ids, taken = [], set()
+    for name, source in zip(names, sources, strict=True):
+        base = re.sub(r"[^A-Za-z0-9_-]", "_", name)[:64] or "submission"
+        candidates = [base] if base == name and name not in RESERVED else []
+        candidates += [f"{base}-{_digest(name)}", f"{base}-{_digest(name + chr(0) + source)}"]
+        candidates += [f"{base}-{_digest(source)}-{k}" for k in range(2, len(names) + 2)]
+        chosen = next(c for c in candidates if c not in taken)
+        taken.add(chosen)
+        ids.append(chosen)
+    return ids
 
 
 def collect_submissions(paths):
@@ -50,29 +91,31 @@ def collect_submissions(paths):
                 if os.path.isdir(full) and not entry.startswith("."):
                     nbs = sorted(os.path.join(dp, f) for dp, _, fs in os.walk(full) for f in fs if f.endswith(".ipynb")
                                  and ".ipynb_checkpoints" not in dp)
-                    found.append((entry, nbs))
-                elif entry.endswith(".ipynb"):
-                    found.append((entry[: -len(".ipynb")], [full]))
+                    found.append((entry, full, nbs))
+                elif entry.endswith(".ipynb") and os.path.isfile(full):
+                    found.append((entry[: -len(".ipynb")], full, [full]))
         elif os.path.isfile(path):
-            found.append((os.path.basename(path).removesuffix(".ipynb"), [path]))
+            found.append((os.path.basename(path).removesuffix(".ipynb"), path, [path]))
         else:
             raise FileNotFoundError(f"no such submission: {path}")
-    submissions, seen = [], {}
-    for name, files in found:
-        safe = re.sub(r"[^\w.-]", "_", name) or "submission"
-        seen[safe] = seen.get(safe, 0) + 1
-        if seen[safe] > 1:
-            safe = f"{safe}-{seen[safe]}"
+    ids = safe_ids([name for name, _, _ in found], [source for _, source, _ in found])
+    submissions = []
+    for sid, (name, source, files) in zip(ids, found, strict=True):
         notebooks = []
         for f in files:
             with open(f, "rb") as fh:
-                notebooks.append((os.path.basename(f), fh.read()))
-        submissions.append(Submission(safe, tuple(notebooks)))
+                where = os.path.relpath(f, source) if os.path.isdir(source) else os.path.basename(f)
+                notebooks.append((where, fh.read()))
+        submissions.append(Submission(sid, tuple(notebooks), name, source))
     return submissions
 
 
-def _grade_one(submission, assignment, timeout, memory_mb):
-    """Run a worker for one submission; returns (results, notes). Never raises."""
+class WorkerCrash(Exception):
+    """A worker ended without a valid reply (killed, crashed): the submission is graded again, once."""
+
+
+def _run_worker(submission, assignment, timeout, memory_mb):
+    """Run one worker for one submission -> (results, notes); raises WorkerCrash without a valid reply."""
     request = {"notebooks": [(n, d.hex()) for n, d in submission.notebooks], "seed": assignment.seed,
                "exercises": assignment.columns, "timeout": timeout, "memory_mb": memory_mb}
     workdir = tempfile.mkdtemp(prefix="bnlib-worker-")
@@ -92,7 +135,20 @@ def _grade_one(submission, assignment, timeout, memory_mb):
         reply = json.loads(out[:MAX_JSON])
         return _validate(reply["results"], assignment), [str(n)[:500] for n in reply["notes"]][:50]
     except (ValueError, KeyError, TypeError):
-        return {}, [f"grading this submission failed (worker exit status {proc.returncode})"]
+        raise WorkerCrash(f"worker exit status {proc.returncode}") from None
+
+
+REGRADE = "regrade"
+
+
+def _grade_one(submission, assignment, timeout, memory_mb):
+    """Grade one submission, retrying once if its worker crashes -> (results, notes), or None ("regrade")."""
+    for _attempt in range(2):
+        try:
+            return _run_worker(submission, assignment, timeout, memory_mb)
+        except WorkerCrash:
+            continue
+    return None
 
 
 def _validate(results, assignment):
@@ -121,28 +177,68 @@ def grade_submissions(paths, out_dir, jobs=None, seed=None, exercises=None, time
         assignment = new_assignment(exercises, name="ad hoc", seed=seed)
     submissions = collect_submissions(paths)
     jobs = jobs or max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
+    os.makedirs(out_dir, exist_ok=True)
     write_assignment(assignment, os.path.join(out_dir, "assignment.toml"))
     graded, start = {}, time.monotonic()
+    atomic_write(os.path.join(out_dir, "students.csv"), students_csv(submissions))
+    columns = assignment.columns
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
         futures = {pool.submit(_grade_one, s, assignment, timeout, memory_mb): s for s in submissions}
         for k, future in enumerate(concurrent.futures.as_completed(futures), 1):
             s = futures[future]
             graded[s.name] = future.result()
+            # Written as they come (atomically), so a run stopped midway keeps what it graded.
+            _write_results(out_dir, s, graded[s.name], assignment)
+            atomic_write(os.path.join(out_dir, "grades.csv"),
+                         gradebook_csv(_rows([t for t in submissions if t.name in graded], graded, assignment),
+                                       columns))
             if progress:
-                got = sum(points(EXERCISES[i], r, assignment.points[i]) for i, r in graded[s.name][0].items())
-                print(f"[{k}/{len(submissions)}] {s.name}: {got:g} points ({time.monotonic() - start:.1f} s)",
+                got = (REGRADE if graded[s.name] is None else
+                       f"{sum(points(EXERCISES[i], r, assignment.points[i]) for i, r in graded[s.name][0].items()):g}"
+                       " points")
+                print(f"[{k}/{len(submissions)}] {s.name}: {got} ({time.monotonic() - start:.1f} s)",
                       file=progress, flush=True)
-    columns = assignment.columns
-    rows = []
+    # Written again at the end: whatever a submission graded meanwhile did to the folder, the final files are
+    # the grader's.
+    write_assignment(assignment, os.path.join(out_dir, "assignment.toml"))
+    atomic_write(os.path.join(out_dir, "students.csv"), students_csv(submissions))
     for s in submissions:
-        report = gradescope_json(graded[s.name], assignment.points)
-        atomic_write(os.path.join(out_dir, s.name, "results.json"), json.dumps(report, indent=2) + "\n")
-        row = {"submission": s.name}
-        row.update({t["name"].split(" ")[0]: t["score"] for t in report["tests"]})
-        row["total"] = report["score"]
-        rows.append(row)
+        _write_results(out_dir, s, graded[s.name], assignment)
+    rows = _rows(submissions, graded, assignment)
     atomic_write(os.path.join(out_dir, "grades.csv"), gradebook_csv(rows, columns))
     return rows, columns
+
+
+def students_csv(submissions):
+    """The map from submission ids back to the students' names and the paths graded (for the instructor)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["submission", "name", "source"])
+    writer.writerows([s.name, s.student, s.source] for s in submissions)
+    return buffer.getvalue()
+
+
+def _write_results(out_dir, submission, graded, assignment):
+    if graded is None:
+        graded = ({}, ["this submission could not be graded: its grading process crashed twice; it is marked "
+                       "\"regrade\" for the instructor"])
+    report = gradescope_json(graded, assignment.points)
+    atomic_write(os.path.join(out_dir, submission.name, "results.json"), json.dumps(report, indent=2) + "\n")
+
+
+def _rows(submissions, graded, assignment):
+    rows = []
+    for s in submissions:
+        row = {"submission": s.name}
+        if graded[s.name] is None:
+            row.update({c: "" for c in assignment.columns})
+            row.update(total="", status=REGRADE)
+        else:
+            report = gradescope_json(graded[s.name], assignment.points)
+            row.update({t["name"].split(" ")[0]: t["score"] for t in report["tests"]})
+            row.update(total=report["score"], status="graded")
+        rows.append(row)
+    return rows
 
 
 def assignment_main(argv):
@@ -200,6 +296,9 @@ def main(argv=None):
     width = max([len("submission")] + [len(r["submission"]) for r in rows])
     print(f"{'submission':<{width}}  " + "  ".join(columns) + "  total")
     for r in rows:
+        if r["status"] == REGRADE:
+            print(f"{r['submission']:<{width}}  {REGRADE}")
+            continue
         print(f"{r['submission']:<{width}}  " + "  ".join(f"{r[c]:>{len(c)}g}" for c in columns)
               + f"  {r['total']:>5g}")
     print(f"wrote {os.path.join(args.out, 'grades.csv')} and {len(rows)} results.json file(s)")

@@ -78,10 +78,12 @@ def _score_value(exercise, answers, imports, workdir):
     return _result(grade(exercise, [case], [outcome], [exercise.expected(case)]))
 
 
-def grade_notebook(data, seed, workdir, exercises=None):
+def grade_notebook(data, seed, workdir, exercises=None, answered=None):
     """Grade one notebook's bytes -> (results by exercise id, notes). Runs in the worker.
 
     exercises: the assignment's exercise ids (default: all); answers to others are ignored with a note.
+    answered:  exercise id -> the notebook whose answer is graded: an answer here to one of them is a
+               duplicate, noted and not graded (one answer per exercise; the first counts, never the best).
 
     The answer cells are the submission: each exercise is scored in its own sandbox child that runs the
     notebook's imports and the answer cells up to that exercise's, never the rest of the chapter, so a
@@ -98,7 +100,11 @@ def grade_notebook(data, seed, workdir, exercises=None):
     if exercises is not None:
         outside = [i for i in dict.fromkeys(a.exercise_id for a in answers) if i not in exercises]
         notes += [f"the answer to `{i}` was ignored: that exercise is not part of this assignment" for i in outside]
-    wanted = set(EXERCISES if exercises is None else exercises)
+    answered = answered or {}
+    duplicates = [i for i in dict.fromkeys(a.exercise_id for a in answers) if i in answered]
+    notes += [f"a second answer to `{i}` was not graded: one answer per exercise counts, the first one "
+              f"(in {answered[i]})" for i in duplicates]
+    wanted = set(EXERCISES if exercises is None else exercises) - set(answered)
     imports = import_statements(nb)
     results = {}
     for exercise_id in dict.fromkeys(a.exercise_id for a in answers if a.exercise_id in wanted):
@@ -131,14 +137,14 @@ def worker_main():
     request = json.loads(sys.stdin.read())
     set_limits(request["memory_mb"], request["timeout"] + 30)
     workdir = tempfile.mkdtemp(prefix="bnlib-grade-")
-    results, notes = {}, []
+    results, notes, answered = {}, [], {}
     try:
         for name, data_hex in request["notebooks"]:
-            found, more = grade_notebook(bytes.fromhex(data_hex), request["seed"], workdir, request["exercises"])
+            found, more = grade_notebook(bytes.fromhex(data_hex), request["seed"], workdir, request["exercises"],
+                                         answered)
             notes += [f"{name}: {n}" for n in more]
-            for exercise_id, result in found.items():
-                if exercise_id not in results or result["score"] > results[exercise_id]["score"]:
-                    results[exercise_id] = result
+            results.update(found)
+            answered.update({exercise_id: name for exercise_id in found})
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     channel.write(json.dumps({"results": results, "notes": notes}))

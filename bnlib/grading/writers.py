@@ -57,9 +57,10 @@ def gradescope_json(graded, worths):
 
 
 def gradebook_csv(rows, columns):
-    """The gradebook: one row per submission, one column per exercise, and the total."""
+    """The gradebook: one row per submission, one column per exercise, the total, and the status ("graded", or
+    "regrade" with empty scores when its grading crashed twice: never a 0 to upload by mistake)."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=["submission", *columns, "total"], lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=["submission", *columns, "total", "status"], lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue()

@@ -140,7 +140,7 @@ def test_the_same_submissions_graded_three_times_give_identical_results(tmp_path
     runs = [_grade(subs, tmp_path / f"out{k}", tmp_path / "hw.toml") for k in range(3)]
     assert runs[0] == runs[1] == runs[2]
     grades = runs[0]["grades.csv"].decode().splitlines()
-    assert grades[0] == "submission,bn_forward,update_moving_stats,spread,layer_norm,total"
+    assert grades[0] == "submission,bn_forward,update_moving_stats,spread,layer_norm,total,status"
     lucky = json.loads(runs[0]["lucky/results.json"])
     assert [t["max_score"] for t in lucky["tests"]] == [2.0, 2.0, 1.0, 2.0]  # the denominator stays 7
     assert "da_seed` was ignored" in lucky["output"]

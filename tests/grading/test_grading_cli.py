@@ -153,8 +153,9 @@ def test_gradebook_rows_and_columns(graded):
     assert len(graded["rows"]) == 16
     with open(graded["out"] / "grades.csv", newline="") as fh:
         header = next(csv.reader(fh))
-    assert header == ["submission", *EXERCISES, "total"]
+    assert header == ["submission", *EXERCISES, "total", "status"]
     for row in graded["rows"].values():
+        assert row["status"] == "graded"
         assert float(row["total"]) == pytest.approx(sum(float(row[i]) for i in EXERCISES), abs=1e-9)
 
 
