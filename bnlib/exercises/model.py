@@ -27,6 +27,7 @@ __all__ = [
     "convert_output",
     "convert_value",
     "copy_arg",
+    "is_low_precision",
     "to_float_array",
 ]
 
@@ -54,6 +55,7 @@ class Outcome:
     value: object = None
     message: str = ""
     mutated: tuple = ()
+    low_precision: bool = False  # the answer returned float32 (or float16) numbers
 
 
 @dataclass(frozen=True)
@@ -201,10 +203,20 @@ def to_float_array(x, what):
     return arr
 
 
+def is_low_precision(raw, depth=0):
+    """True if the output holds float32 or float16 numbers (numpy arrays or scalars, or lists/tuples of them)."""
+    dtype = getattr(raw, "dtype", None)
+    if isinstance(dtype, np.dtype):
+        return dtype.kind in "fc" and dtype.itemsize < (8 if dtype.kind == "f" else 16)
+    if isinstance(raw, (tuple, list)) and depth < 3:
+        return any(is_low_precision(r, depth + 1) for r in raw[:10_000])
+    return False
+
+
 def convert_output(raw, spec):
-    """Student output -> float arrays: one array, or a tuple of ``spec[1]`` arrays."""
+    """Student output -> float arrays: one array (a list of rows counts as one), or a tuple of ``spec[1]`` arrays."""
     if spec[0] == "array":
-        if isinstance(raw, (tuple, list)) and len(raw) in (2, 3) and isinstance(raw[0], np.ndarray):
+        if isinstance(raw, tuple) and len(raw) in (2, 3) and isinstance(raw[0], np.ndarray):
             raise BadOutput(f"returned a {type(raw).__name__} of {len(raw)} items; return only the output array")
         return to_float_array(raw, "the result")
     k, names = spec[1], spec[2]

@@ -75,6 +75,37 @@ _TOL_FUNCTION = (1e-6, 1e-7)  # rtol, atol (atol relative to max(1, |expected|))
 
 _TOL_VALUE = (1e-5, 1e-9)
 
+# float32 arithmetic (about 7 significant digits, less after a few operations) passes at this tolerance when
+# the answer's numbers are float32; other answers this close get _PRECISION_HINT. Known mistakes differ by far more.
+_TOL_FLOAT32 = (2e-5, 2e-6)
+_PRECISION_HINT = ("your values agree with the expected ones to about 6 significant digits only: compute in "
+                   "float64 (numpy's default) and do not round the result; float32 results are accepted to "
+                   "float32's precision.")
+
+
+def _explains(got, variant, rtol, atol):
+    """True if a mistake's output equals the answer's, NaN and inf where the answer has them included."""
+    if variant is None or isinstance(got, tuple) != isinstance(variant, tuple):
+        return False
+    pairs = zip(got, variant, strict=False) if isinstance(got, tuple) else [(got, variant)]
+    if isinstance(got, tuple) and len(got) != len(variant):
+        return False
+    for g, v in pairs:
+        if g.shape != v.shape:
+            return False
+        finite = np.isfinite(v)
+        if not np.array_equal(np.isfinite(g), finite) or not np.array_equal(g[~finite], v[~finite], equal_nan=True):
+            return False
+        if not _close(g[finite], v[finite], rtol, atol):
+            return False
+    return True
+
+
+def _constant(x):
+    """True for outputs whose every array holds one value (all zeros, say): matching those says nothing."""
+    arrays = [a for a in (x if isinstance(x, tuple) else (x,)) if a.size >= 2] if x is not None else []
+    return bool(arrays) and all(bool(np.all(a == a.flat[0])) for a in arrays)
+
 _DETAILED_FAILURES = 2  # failed cases shown with their expected values in full; later ones get one line
 
 
@@ -93,7 +124,7 @@ def grade(exercise, cases, outcomes, expected, hidden=False):
         return forbidden(exercise, max_score, calls[0].message)
     rtol, atol = _TOL_VALUE if exercise.kind == "value" else _TOL_FUNCTION
     shown = "value" if exercise.kind == "value" else "hidden" if hidden else "public"
-    results, hints = [], []
+    results, hints, telling, precision = [], [], [], False
     for i, case in enumerate(cases):
         if i >= len(outcomes):
             results.append(CaseResult(case.label, False, "not run (an earlier case stopped the run)"))
@@ -105,19 +136,35 @@ def grade(exercise, cases, outcomes, expected, hidden=False):
                                       "instead (e.g. `x = x * 2`, not `x *= 2`)"))
         elif out.status == "ok" and _matches(out.value, exp, rtol, atol):
             results.append(CaseResult(case.label, True))
+        elif out.status == "ok" and out.low_precision and _matches(out.value, exp, *_TOL_FLOAT32):
+            # Computed in float32: right to float32's precision, so right.
+            results.append(CaseResult(case.label, True))
         elif out.status == "ok":
-            detail = sum(not r.passed for r in results) < _DETAILED_FAILURES
-            results.append(CaseResult(case.label, False, _diff_message(out.value, exp, exercise.output_names,
-                                                                       rtol, atol, detail,
-                                                                       shown)))
+            if _matches(out.value, exp, *_TOL_FLOAT32):
+                results.append(CaseResult(case.label, False, "close, but equal only to about 6 significant digits"))
+                precision = True
+            else:
+                detail = sum(not r.passed for r in results) < _DETAILED_FAILURES
+                results.append(CaseResult(case.label, False, _diff_message(out.value, exp, exercise.output_names,
+                                                                           rtol, atol, detail, shown)))
             for mistake in exercise.mistakes:
-                if _matches(out.value, mistake.output(exercise, case), rtol, atol):
+                variant = mistake.output(exercise, case)
+                if _explains(out.value, variant, rtol, atol):
                     hints.append(mistake.hint)
+                    if not _constant(variant):
+                        telling.append(mistake.hint)
         else:
             results.append(CaseResult(case.label, False, out.message))
-    # Two mistakes can coincide on a case; keep the ones that explain the most failed cases.
-    best = max((hints.count(h) for h in hints), default=0)
-    hints = list(dict.fromkeys(h for h in hints if hints.count(h) == best))
+            if out.status == "error":  # a mistake that raises on this case too explains it (and tells nothing)
+                hints += [m.hint for m in exercise.mistakes if m.output(exercise, case) is None]
+    # A hint only when its mistake explains every failed case: a mistake that coincides with the answer on some
+    # cases only (layer norm's m - 1 and batch norm's axis on a square batch) would send the student the wrong
+    # way. A mistake whose output is constant on a case (the wrong axis on one feature gives all zeros) explains
+    # that case but tells nothing, so at least one failed case must match a non-constant output of it.
+    failed = sum(not r.passed for r in results)
+    hints = [h for h in dict.fromkeys(hints) if hints.count(h) == failed and h in telling]
+    if precision and not hints:
+        hints.append(_PRECISION_HINT)
     score = sum(r.passed for r in results)
     status = "passed" if score == max_score else "failed"
     if score == 0 and all(o.status not in ("ok",) for o in outcomes):

@@ -95,7 +95,7 @@ def sandbox_main(result_fd):
         except TypeError:
             outcome, value = Outcome("bad output", message="the output is not numbers"), None
         send({"kind": "case", "i": i, "status": outcome.status, "value": value, "message": outcome.message,
-              "mutated": list(outcome.mutated)})
+              "mutated": list(outcome.mutated), "low_precision": outcome.low_precision})
         if outcome.status in ("timeout", "forbidden") or (outcome.status == "not attempted" and i == 0):
             return
 
@@ -112,7 +112,8 @@ def _capture_value(exercise, ns):
         encoded = encode(outcome.value) if outcome.status == "ok" else None
     except TypeError:
         return {"kind": "value", "status": "bad output", "message": "the answer is not numbers"}
-    return {"kind": "value", "status": outcome.status, "value": encoded, "message": outcome.message}
+    return {"kind": "value", "status": outcome.status, "value": encoded, "message": outcome.message,
+            "low_precision": outcome.low_precision}
 
 
 def _block_references(exercise, ns, hits):
@@ -200,11 +201,13 @@ def _parse_sandbox(lines, n_cases, note, returncode):
             elif msg.get("kind") == "value" and ready is not None and not outcomes:
                 status = msg["status"] if msg["status"] in statuses | {"function"} else "bad output"
                 value = decode(msg["value"]) if status == "ok" else None
-                outcomes.append(Outcome(status, value, str(msg.get("message", ""))[:500]))
+                outcomes.append(Outcome(status, value, str(msg.get("message", ""))[:500],
+                                        low_precision=msg.get("low_precision") is True))
             elif msg.get("kind") == "case" and msg.get("i") == len(outcomes) and msg["status"] in statuses:
                 value = decode(msg["value"]) if msg["status"] == "ok" else None
                 outcomes.append(Outcome(msg["status"], value, str(msg.get("message", ""))[:500],
-                                        tuple(str(m) for m in msg.get("mutated", []))[:10]))
+                                        tuple(str(m) for m in msg.get("mutated", []))[:10],
+                                        msg.get("low_precision") is True))
         except (ValueError, KeyError, TypeError, AttributeError):
             note = note or "the answer's process sent malformed data"
             break

@@ -15,7 +15,7 @@ import tempfile
 from ..exercises.catalogue import EXERCISES
 from ..exercises.model import N_CASES, Case
 from ..exercises.scoring import failure, forbidden, grade, not_attempted
-from .contract import answer_cells, import_statements, parse_notebook
+from .contract import answer_cells, graded_answers, import_statements, parse_notebook
 from .processes import set_limits
 from .sandbox import run_sandbox
 
@@ -93,7 +93,7 @@ def grade_notebook(data, seed, workdir, exercises=None, answered=None):
         nb = parse_notebook(data)
     except ValueError as exc:
         return {}, [str(exc)]
-    answers = answer_cells(nb)
+    answers = graded_answers(answer_cells(nb))
     notes = [f"unknown exercise id in an ANSWER line: {a.exercise_id}" for a in answers
              if a.exercise_id not in EXERCISES]
     answers = [a for a in answers if a.exercise_id in EXERCISES]
