@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from ..exercises.catalogue import EXERCISES
 from .assignment import load_assignment, new_assignment, write_assignment
-from .processes import kill_group, python_command
+from .processes import INSTALL_HINT, isolation_problem, kill_group, python_command
 from .transport import MAX_JSON
 from .writers import atomic_write, gradebook_csv, gradescope_json, points
 
@@ -114,10 +114,10 @@ class WorkerCrash(Exception):
     """A worker ended without a valid reply (killed, crashed): the submission is graded again, once."""
 
 
-def _run_worker(submission, assignment, timeout, memory_mb):
+def _run_worker(submission, assignment, timeout, memory_mb, isolate=True):
     """Run one worker for one submission -> (results, notes); raises WorkerCrash without a valid reply."""
     request = {"notebooks": [(n, d.hex()) for n, d in submission.notebooks], "seed": assignment.seed,
-               "exercises": assignment.columns, "timeout": timeout, "memory_mb": memory_mb}
+               "exercises": assignment.columns, "timeout": timeout, "memory_mb": memory_mb, "isolate": isolate}
     workdir = tempfile.mkdtemp(prefix="bnlib-worker-")
     proc = subprocess.Popen(python_command("from bnlib.grading.worker import worker_main; worker_main()"),
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
@@ -141,11 +141,11 @@ def _run_worker(submission, assignment, timeout, memory_mb):
 REGRADE = "regrade"
 
 
-def _grade_one(submission, assignment, timeout, memory_mb):
+def _grade_one(submission, assignment, timeout, memory_mb, isolate):
     """Grade one submission, retrying once if its worker crashes -> (results, notes), or None ("regrade")."""
     for _attempt in range(2):
         try:
-            return _run_worker(submission, assignment, timeout, memory_mb)
+            return _run_worker(submission, assignment, timeout, memory_mb, isolate)
         except WorkerCrash:
             continue
     return None
@@ -164,15 +164,20 @@ def _validate(results, assignment):
 
 
 def grade_submissions(paths, out_dir, jobs=None, seed=None, exercises=None, timeout=DEFAULT_TIMEOUT,
-                      memory_mb=DEFAULT_MEMORY_MB, progress=sys.stderr, assignment=None):
+                      memory_mb=DEFAULT_MEMORY_MB, progress=sys.stderr, assignment=None, unsafe=False):
     """Grade every submission in ``paths``; write ``out_dir``/grades.csv and results.json files.
 
     assignment: an :class:`~bnlib.grading.assignment.Assignment` (columns, points, seed); without one,
     ``exercises`` (default: all) and ``seed`` (default: a fresh secret one) make it. Either way the seed
     and the columns are recorded in ``out_dir``/assignment.toml (for the instructor, not the students),
     so the run can be repeated with ``--assignment out_dir/assignment.toml``.
+    unsafe: grade without bubblewrap's isolation (not for credit); without it, a machine where bubblewrap
+    cannot isolate raises RuntimeError saying why.
     Returns (the gradebook rows: dicts with submission, one key per exercise, total; the columns).
     """
+    problem = None if unsafe else isolation_problem()
+    if problem:
+        raise RuntimeError(f"cannot grade for credit: {problem}. To fix it, {INSTALL_HINT}.")
     if assignment is None:
         assignment = new_assignment(exercises, name="ad hoc", seed=seed)
     submissions = collect_submissions(paths)
@@ -183,7 +188,7 @@ def grade_submissions(paths, out_dir, jobs=None, seed=None, exercises=None, time
     atomic_write(os.path.join(out_dir, "students.csv"), students_csv(submissions))
     columns = assignment.columns
     with concurrent.futures.ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(_grade_one, s, assignment, timeout, memory_mb): s for s in submissions}
+        futures = {pool.submit(_grade_one, s, assignment, timeout, memory_mb, not unsafe): s for s in submissions}
         for k, future in enumerate(concurrent.futures.as_completed(futures), 1):
             s = futures[future]
             graded[s.name] = future.result()
@@ -283,6 +288,8 @@ def main(argv=None):
                         "--assignment (default: every exercise of the course)")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per submission")
     parser.add_argument("--memory-mb", type=int, default=DEFAULT_MEMORY_MB, help="memory limit per process")
+    parser.add_argument("--unsafe", action="store_true", help="grade without bubblewrap's isolation where it is "
+                        "unavailable (student code then runs as you: not for credit)")
     args = parser.parse_args(argv)
     if args.assignment and (args.seed is not None or args.exercises):
         parser.error("--assignment fixes the seed and the exercises; drop --seed and --exercises")
@@ -290,8 +297,8 @@ def main(argv=None):
         assignment = load_assignment(args.assignment) if args.assignment else None
         rows, columns = grade_submissions(args.submissions, args.out, args.jobs, args.seed,
                                           args.exercises.split(",") if args.exercises else None, args.timeout,
-                                          args.memory_mb, assignment=assignment)
-    except (FileNotFoundError, ValueError) as exc:
+                                          args.memory_mb, assignment=assignment, unsafe=args.unsafe)
+    except (FileNotFoundError, ValueError, RuntimeError) as exc:
         parser.error(str(exc))
     width = max([len("submission")] + [len(r["submission"]) for r in rows])
     print(f"{'submission':<{width}}  " + "  ".join(columns) + "  total")

@@ -29,7 +29,7 @@ from ..exercises.runner import (
     run_value,
 )
 from .contract import strip_magics
-from .processes import kill_group, python_command
+from .processes import isolated_command, kill_group, python_command
 from .transport import MAX_JSON, decode, encode
 
 __all__ = ["EXEC_LIMIT", "run_sandbox", "sandbox_main"]
@@ -143,8 +143,11 @@ class _Blocked(BaseException):
     """Raised when an answer calls a forbidden reference implementation."""
 
 
-def run_sandbox(exercise, sources, imports, cases, workdir):
+def run_sandbox(exercise, sources, imports, cases, workdir, isolate=False):
     """Run the answer cells ``sources`` (and a function exercise's ``cases``) in a sandbox child.
+
+    isolate: run the child inside bubblewrap (:func:`~bnlib.grading.processes.isolated_command`), with
+    ``workdir`` its only writable folder.
 
     Returns (outcomes, ready, note): one :class:`Outcome` per case (or the value's), the child's report
     after running the answer cells (or None if it never got there), and a note on how it ended early.
@@ -153,7 +156,10 @@ def run_sandbox(exercise, sources, imports, cases, workdir):
                "cases": [[encode(a) if isinstance(a, np.ndarray) else a for a in c.args] for c in cases]}
     read_fd, write_fd = os.pipe()
     deadline = time.monotonic() + 30 + EXEC_LIMIT + len(cases) * (CASE_TIME_LIMIT + 1.0)
-    proc = subprocess.Popen(python_command(f"from bnlib.grading.sandbox import sandbox_main; sandbox_main({write_fd})"),
+    command = python_command(f"from bnlib.grading.sandbox import sandbox_main; sandbox_main({write_fd})")
+    if isolate:
+        command = isolated_command(command, os.path.realpath(workdir))
+    proc = subprocess.Popen(command,
                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             pass_fds=(write_fd,), cwd=workdir, start_new_session=True)
     os.close(write_fd)

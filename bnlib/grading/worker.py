@@ -22,14 +22,14 @@ from .sandbox import run_sandbox
 __all__ = ["grade_notebook", "worker_main"]
 
 
-def _score_function(exercise, answers, imports, seed, workdir):
+def _score_function(exercise, answers, imports, seed, workdir, isolate):
     """Hidden-case score of one function exercise -> a result dict."""
     cases = exercise.hidden_cases(seed)
     # The answer cells up to this exercise's (last) one: earlier answers may hold helpers it uses, and a
     # later cell that misbehaves (os._exit at its top level, say) cannot take this exercise down with it.
     last = max(a.index for a in answers if a.exercise_id == exercise.id)
     sources = [(a.exercise_id, a.source) for a in answers if a.index <= last]
-    outcomes, ready, note = run_sandbox(exercise, sources, imports, cases, workdir)
+    outcomes, ready, note = run_sandbox(exercise, sources, imports, cases, workdir, isolate)
     if ready is None:
         return _result(failure(exercise, len(cases), note or "the answer cells could not be run"))
     if ready["blocked"]:
@@ -57,11 +57,11 @@ def _result(check_result, report=None):
             "status": check_result.status, "report": report or check_result.report}
 
 
-def _score_value(exercise, answers, imports, workdir):
+def _score_value(exercise, answers, imports, workdir, isolate):
     """Score one value exercise from its answer cell, run in a sandbox child -> a result dict."""
     last = max(a.index for a in answers if a.exercise_id == exercise.id)
     sources = [(a.exercise_id, a.source) for a in answers if a.index <= last]
-    outcomes, ready, note = run_sandbox(exercise, sources, imports, [], workdir)
+    outcomes, ready, note = run_sandbox(exercise, sources, imports, [], workdir, isolate)
     if ready is None or not outcomes:
         return _result(failure(exercise, 1, note or "the answer cells could not be run"))
     if ready["blocked"]:
@@ -78,12 +78,13 @@ def _score_value(exercise, answers, imports, workdir):
     return _result(grade(exercise, [case], [outcome], [exercise.expected(case)]))
 
 
-def grade_notebook(data, seed, workdir, exercises=None, answered=None):
+def grade_notebook(data, seed, workdir, exercises=None, answered=None, isolate=False):
     """Grade one notebook's bytes -> (results by exercise id, notes). Runs in the worker.
 
     exercises: the assignment's exercise ids (default: all); answers to others are ignored with a note.
     answered:  exercise id -> the notebook whose answer is graded: an answer here to one of them is a
                duplicate, noted and not graded (one answer per exercise; the first counts, never the best).
+    isolate:   run each sandbox child inside bubblewrap (see :mod:`bnlib.grading.processes`).
 
     The answer cells are the submission: each exercise is scored in its own sandbox child that runs the
     notebook's imports and the answer cells up to that exercise's, never the rest of the chapter, so a
@@ -112,9 +113,10 @@ def grade_notebook(data, seed, workdir, exercises=None, answered=None):
         sandbox_dir = tempfile.mkdtemp(prefix="sandbox-", dir=workdir)
         if exercise.kind == "function":
             results[exercise_id] = _guarded(exercise, _score_function, exercise, answers, imports, seed,
-                                            sandbox_dir)
+                                            sandbox_dir, isolate)
         else:
-            results[exercise_id] = _guarded(exercise, _score_value, exercise, answers, imports, sandbox_dir)
+            results[exercise_id] = _guarded(exercise, _score_value, exercise, answers, imports, sandbox_dir,
+                                            isolate)
     return results, notes
 
 
@@ -141,7 +143,7 @@ def worker_main():
     try:
         for name, data_hex in request["notebooks"]:
             found, more = grade_notebook(bytes.fromhex(data_hex), request["seed"], workdir, request["exercises"],
-                                         answered)
+                                         answered, request["isolate"])
             notes += [f"{name}: {n}" for n in more]
             results.update(found)
             answered.update({exercise_id: name for exercise_id in found})
