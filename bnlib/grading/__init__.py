@@ -48,10 +48,15 @@ writable. The worker, the main process, their pipes, the submissions, the output
 student's files do not exist in there, and a forked or ``setsid`` process dies with the sandbox's PID
 namespace. Where bubblewrap cannot isolate, grading refuses to run unless ``--unsafe`` (not for credit).
 
-Limits, stated honestly: memory is capped per process (``RLIMIT_DATA``), not yet per submission (no cgroup);
-bnlib's reference implementations are blocked by the profile hook and blockers inside the child, not yet
-made unimportable (a determined answer can still read their source inside its sandbox, which only gains it
-its own exercises' points: the source stays in the notebook for the instructor to see).
+Each submission's worker and everything it starts share one memory and one process-count cap
+(:class:`~bnlib.grading.processes.SubmissionCgroup`, cgroup v1, nested under the grader's own groups) and
+are all killed when it is done; without writable controllers only the per-process ``RLIMIT_DATA`` applies
+(the grader says so).
+
+Limits, stated honestly: bnlib's reference implementations are blocked by the profile hook and blockers
+inside the child, not yet made unimportable (a determined answer can still read their source inside its
+sandbox, which only gains it its own exercises' points: the source stays in the notebook for the
+instructor to see).
 
 The package: ``cli`` (the command and the main process), ``writers`` (points, results.json, the
 gradebook), ``worker``, ``sandbox``, ``transport`` (numbers as plain JSON), ``processes`` (isolated

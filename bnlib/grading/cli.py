@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from ..exercises.catalogue import EXERCISES
 from .assignment import load_assignment, new_assignment, write_assignment
-from .processes import INSTALL_HINT, isolation_problem, kill_group, python_command
+from .processes import INSTALL_HINT, SubmissionCgroup, cgroup_problem, isolation_problem, kill_group, python_command
 from .transport import MAX_JSON
 from .writers import atomic_write, gradebook_csv, gradescope_json, points
 
@@ -31,6 +31,8 @@ __all__ = ["DEFAULT_MEMORY_MB", "DEFAULT_TIMEOUT", "REGRADE", "RESERVED", "Submi
 
 DEFAULT_TIMEOUT = 300.0  # seconds per submission, everything included
 DEFAULT_MEMORY_MB = 2048  # data segment limit of every process that runs student code
+SUBMISSION_MEMORY_MB = 3072  # memory of everything one submission's grading runs, together (cgroup)
+SUBMISSION_PROCESSES = 64  # processes of one submission's grading at once (cgroup); a fork bomb stops there
 _DESCRIPTION = "Grade submitted notebooks against hidden cases."
 
 
@@ -119,10 +121,14 @@ def _run_worker(submission, assignment, timeout, memory_mb, isolate=True):
     request = {"notebooks": [(n, d.hex()) for n, d in submission.notebooks], "seed": assignment.seed,
                "exercises": assignment.columns, "timeout": timeout, "memory_mb": memory_mb, "isolate": isolate}
     workdir = tempfile.mkdtemp(prefix="bnlib-worker-")
+    group = SubmissionCgroup(max(memory_mb, SUBMISSION_MEMORY_MB), SUBMISSION_PROCESSES) if cgroup_problem() is None \
+        else None
     proc = subprocess.Popen(python_command("from bnlib.grading.worker import worker_main; worker_main()"),
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                             cwd=workdir, start_new_session=True)
     try:
+        if group:  # before the worker reads its request, so before it starts anything
+            group.add(proc.pid)
         out, _ = proc.communicate(json.dumps(request).encode(), timeout=timeout + 60)
     except subprocess.TimeoutExpired:
         kill_group(proc.pid)
@@ -130,6 +136,8 @@ def _run_worker(submission, assignment, timeout, memory_mb, isolate=True):
         return {}, ["grading this submission ran past its time limit and was stopped"]
     finally:
         kill_group(proc.pid)
+        if group:
+            group.close()
         shutil.rmtree(workdir, ignore_errors=True)
     try:
         reply = json.loads(out[:MAX_JSON])
@@ -178,6 +186,9 @@ def grade_submissions(paths, out_dir, jobs=None, seed=None, exercises=None, time
     problem = None if unsafe else isolation_problem()
     if problem:
         raise RuntimeError(f"cannot grade for credit: {problem}. To fix it, {INSTALL_HINT}.")
+    if progress and cgroup_problem():
+        print(f"note: {cgroup_problem()}: each process that runs student code has its own memory limit "
+              f"({memory_mb} MiB), the submission as a whole none, and no process-count cap", file=progress)
     if assignment is None:
         assignment = new_assignment(exercises, name="ad hoc", seed=seed)
     submissions = collect_submissions(paths)

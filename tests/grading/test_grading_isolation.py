@@ -118,7 +118,7 @@ def test_the_same_attacks_without_isolation_succeed(tmp_path):
     assert rows["forger"]["total"] != "0.0" or rows["forger"]["status"] == "regrade"
     assert rows["killer"]["status"] == "regrade"  # killed twice: retried once, then marked
     assert not honest_intact
-    assert leftover
+    assert leftover == []  # even unisolated, the submission's cgroup takes the detached sleeper down with it
 
 
 def test_without_isolation_the_grader_refuses_and_says_why(tmp_path):
@@ -133,3 +133,52 @@ def test_without_isolation_the_grader_refuses_and_says_why(tmp_path):
     assert "apt-get install -y bubblewrap" in proc.stderr and "--unsafe" in proc.stderr
     fixed = subprocess.run(cmd + ["--unsafe"], capture_output=True, text=True, env=env, timeout=300)
     assert fixed.returncode == 0, fixed.stderr
+
+
+FORK_BOMB = """\
+import subprocess
+started = []
+try:
+    for _ in range(200):
+        started.append(subprocess.Popen(["sleep", "30"]))
+except OSError:  # the process-count cap of the submission
+    pass
+spread = 4.0 if len(started) < 200 else 0.0"""
+
+MEMORY_HOGS = """\
+import os, signal
+children = []
+for _ in range(5):
+    pid = os.fork()
+    if pid == 0:
+        block = bytearray(800 * 2**20)  # each under the per-process limit; together over the submission's
+        for k in range(0, len(block), 4096):
+            block[k] = 1
+        os._exit(0)
+    children.append(pid)
+killed = sum(os.WIFSIGNALED(os.waitpid(pid, 0)[1]) for pid in children)
+spread = 4.0 if killed else 0.0"""
+
+
+def _cgroups_left():
+    from bnlib.grading.processes import _own_cgroup
+    return [name for c in ("memory", "pids") for name in os.listdir(_own_cgroup(c)) if name.startswith("bnlib-")]
+
+
+def test_memory_and_process_count_are_capped_for_the_whole_submission(tmp_path):
+    from bnlib.grading.processes import cgroup_problem
+    assert cgroup_problem() is None, cgroup_problem()
+    subs, out = tmp_path / "subs", tmp_path / "out"
+    subs.mkdir()
+    # Each answer earns its point only if the cap stopped it: without caps both score 0.
+    build_submission(subs / "forker.ipynb", {"spread": FORK_BOMB})
+    build_submission(subs / "hogs.ipynb", {"spread": MEMORY_HOGS})
+    proc = subprocess.run([sys.executable, "-m", "bnlib.grading", str(subs), "--out", str(out), "--exercises",
+                           "spread", "--jobs", "1", "--timeout", "120", "--memory-mb", "1024"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    with open(out / "grades.csv", newline="") as fh:
+        rows = {r["submission"]: r for r in csv.DictReader(fh)}
+    assert rows["forker"]["spread"] == "1.0"
+    assert rows["hogs"]["spread"] == "1.0"
+    assert _cgroups_left() == []
