@@ -32,18 +32,19 @@ from .data import Dataset, load_dataset, load_digits, load_mnist, train_test_spl
 from .defaults import KERAS_EPS, KERAS_MOMENTUM, RMS_EPS, TORCH_EPS, TORCH_MOMENTUM
 from .errors import MismatchError
 from .fast import FastBNCache, batchnorm_backward_fast, batchnorm_forward_fast
-from .folding import fold_batchnorm
+from .folding import batchnorm_affine, fold_batchnorm, fold_batchnorm_into_next
 from .glue import glue
 from .gradcheck import magnitude, numeric_gradient, rel_error
 from .layer import BatchNorm, update_moving_stats
 from .nn.landscape import LandscapeProbe, landscape_probe
 from .nn.network import MLP, mlp_backward, mlp_forward, mlp_logits
-from .nn.params import MLPParams, init_params
+from .nn.params import MLPParams, init_params, sgd_step
 from .nn.training import History, Sweep, sweep, train
 from .regression import (
     gradient_descent,
     hessian_condition_number,
     iterations_to_converge,
+    layer_hessian,
     least_squares_fit,
     max_stable_learning_rate,
     regression_gradient,
@@ -72,6 +73,7 @@ __all__ = [
     "TORCH_MOMENTUM",
     "batch_mean",
     "batch_variance",
+    "batchnorm_affine",
     "batchnorm_backward",
     "batchnorm_backward_compact",
     "batchnorm_backward_fast",
@@ -80,6 +82,7 @@ __all__ = [
     "batchnorm_inference",
     "compare",
     "fold_batchnorm",
+    "fold_batchnorm_into_next",
     "glue",
     "gradient_descent",
     "group_norm",
@@ -89,6 +92,7 @@ __all__ = [
     "iterations_to_converge",
     "keras_moving_stats",
     "landscape_probe",
+    "layer_hessian",
     "layer_norm",
     "least_squares_fit",
     "load_dataset",
@@ -106,6 +110,7 @@ __all__ = [
     "regression_loss",
     "rel_error",
     "rms_norm",
+    "sgd_step",
     "standardize",
     "statistics_sets",
     "sweep",

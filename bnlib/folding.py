@@ -1,7 +1,9 @@
-"""Folding an inference-mode batch normalization into the Dense layer before it (chapter 4).
+"""Folding an inference-mode batch normalization into a neighbouring Dense layer (chapter 4).
 
-In inference mode BN is a fixed affine map per unit, so Dense -> BN is one Dense layer
-(Ioffe & Szegedy 2015, Algorithm 2, step 11). With the Dense convention y = a @ W + b:
+In inference mode BN is a fixed affine map per unit (Ioffe & Szegedy 2015, Algorithm 2, step 11,
+replaces the layer by that map: :func:`batchnorm_affine`). Merging the map into the Dense layer
+before it (Dense -> BN, :func:`fold_batchnorm`) or, for BN after an activation, into the Dense
+layer after it (:func:`fold_batchnorm_into_next`) is a further step. With y = a @ W + b:
 
     s  = gamma / sqrt(moving_var + eps)          (n,)
     W' = W * s        (column j scaled by s_j)
@@ -13,7 +15,7 @@ import numpy as np
 from .defaults import KERAS_EPS
 from .validation import as_numeric, as_stat, check_eps, check_finite, check_variance, check_zero_variance, float_dtype
 
-__all__ = ["fold_batchnorm"]
+__all__ = ["batchnorm_affine", "fold_batchnorm", "fold_batchnorm_into_next"]
 
 
 def fold_batchnorm(W, b, gamma, beta, moving_mean, moving_var, eps=KERAS_EPS):
@@ -35,12 +37,62 @@ def fold_batchnorm(W, b, gamma, beta, moving_mean, moving_var, eps=KERAS_EPS):
     check_finite(W, "W")
     n = W.shape[1]
     b = np.zeros(n, dtype=W.dtype) if b is None else as_stat(b, "b", n)
-    gamma = as_stat(gamma, "gamma", n)
-    beta = as_stat(beta, "beta", n)
-    moving_mean = as_stat(moving_mean, "moving_mean", n)
-    moving_var = as_stat(moving_var, "moving_var", n)
-    eps = check_eps(eps)
-    check_variance(moving_var, "moving_var")
-    check_zero_variance(moving_var, eps, "moving_var has a zero entry")
+    gamma, beta, moving_mean, moving_var, eps = _checked_stats(gamma, beta, moving_mean, moving_var, eps, n)
+    scale, shift = batchnorm_affine_kernel(gamma, beta, moving_mean, moving_var, eps)
+    return W * scale, b * scale + shift
+
+
+def batchnorm_affine_kernel(gamma, beta, moving_mean, moving_var, eps):
+    """:func:`batchnorm_affine` without its checks: (gamma / sqrt(moving_var + eps), beta - scale * mu)."""
     scale = gamma / np.sqrt(moving_var + eps)
-    return W * scale, (b - moving_mean) * scale + beta
+    return scale, beta - scale * moving_mean
+
+
+def _checked_stats(gamma, beta, moving_mean, moving_var, eps, n):
+    """The four (n,) BN weights and eps, checked once (n=None: gamma's length)."""
+    n = as_stat(gamma, "gamma").size if n is None else n
+    stats = [as_stat(v, name, n) for v, name in ((gamma, "gamma"), (beta, "beta"),
+                                                  (moving_mean, "moving_mean"), (moving_var, "moving_var"))]
+    eps = check_eps(eps)
+    check_variance(stats[3], "moving_var")
+    check_zero_variance(stats[3], eps, "moving_var has a zero entry")
+    return (*stats, eps)
+
+
+def batchnorm_affine(gamma, beta, moving_mean, moving_var, eps=KERAS_EPS):
+    """Inference-mode BN as one affine map per unit: BN(x) = scale * x + shift (Algorithm 2, step 11).
+
+    gamma, beta, moving_mean, moving_var: (n,) the layer's weights; eps: its epsilon (Keras 1e-3).
+    Returns (scale, shift), each (n,):  scale = gamma / sqrt(moving_var + eps),
+    shift = beta - scale * moving_mean. Ioffe & Szegedy (2015), Algorithm 2, step 11 replaces the
+    layer by this map; merging it into a neighbouring Dense layer is :func:`fold_batchnorm` (BN
+    after the Dense layer) or :func:`fold_batchnorm_into_next` (BN before it).
+    Taught in chapter 4.
+    """
+    return batchnorm_affine_kernel(*_checked_stats(gamma, beta, moving_mean, moving_var, eps, None))
+
+
+def fold_batchnorm_into_next(gamma, beta, moving_mean, moving_var, W, b, eps=KERAS_EPS):
+    """Fold an inference-mode BN into the Dense layer AFTER it: BN -> Dense(W, b) becomes Dense(W', b').
+
+    This is the fold for BN placed after an activation (Dense -> ReLU -> BN -> Dense), where the
+    activation stands between BN and the Dense layer before it.
+    gamma, beta, moving_mean, moving_var: (n,) the BN weights;  eps: its epsilon.
+    W: (n, n_out) the next Dense kernel, y = x @ W + b;  b: (n_out,) its bias, or None.
+    Returns (W_folded (n, n_out), b_folded (n_out,)) with  BN_inference(x) @ W + b == x @ W_folded + b_folded:
+    W_folded = scale[:, None] * W (row j scaled by scale_j),  b_folded = shift @ W + b.
+    Raises ValueError for a W whose rows do not match the n units of the BN layer.
+    Taught in chapter 4.
+    """
+    W = as_numeric(W, "W", " of shape (n, n_out)")
+    if W.ndim != 2:
+        raise ValueError(f"W must be a Dense kernel of shape (n, n_out) (y = x @ W + b), got shape {W.shape}.")
+    W = W.astype(float_dtype(W.dtype), copy=False)
+    check_finite(W, "W")
+    n, n_out = W.shape
+    if as_stat(gamma, "gamma").size != n:
+        raise ValueError(f"W has {n} rows but the BN layer has {as_stat(gamma, 'gamma').size} units; the next "
+                         "Dense kernel must have one row per BN unit, shape (n, n_out).")
+    b = np.zeros(n_out, dtype=W.dtype) if b is None else as_stat(b, "b", n_out)
+    scale, shift = batchnorm_affine_kernel(*_checked_stats(gamma, beta, moving_mean, moving_var, eps, n))
+    return scale[:, None] * W, shift @ W + b

@@ -25,6 +25,32 @@ __all__ = [
     "plot_unit_distribution",
 ]
 
+BOOK_WIDTH = 4.8
+"""Width in inches of a chapter figure: 480 px at the inline backend's 100 dpi, shown unscaled in the
+book's desktop column and shrunk to about 360 px on a 390 px phone."""
+
+_BOOK_STYLE = {
+    # 12 pt on a figure 4.8 in wide is 16.7 px on desktop and still 12.5 px on a 360 px phone column:
+    # no text of a figure smaller than the page's small print.
+    "font.size": 12, "axes.titlesize": 12, "axes.labelsize": 12, "xtick.labelsize": 12,
+    "ytick.labelsize": 12, "legend.fontsize": 12, "figure.titlesize": 12,
+    "figure.figsize": (BOOK_WIDTH, 3.4),
+    # Titles, tick labels and legends below the axes get their own room instead of overlapping.
+    "figure.constrained_layout.use": True,
+}
+
+
+def use_book_style():
+    """Set matplotlib's defaults for figures that read on a phone and in the desktop column.
+
+    Figures default to BOOK_WIDTH inches wide with 12 pt text and constrained layout; multi-panel
+    figures should stack their panels vertically (``plt.subplots(n, 1, figsize=(BOOK_WIDTH, ...))``).
+    Changes ``matplotlib.rcParams`` for the rest of the session. Returns None.
+    """
+    import matplotlib as mpl
+
+    mpl.rcParams.update(_BOOK_STYLE)
+
 
 def _one_unit(values, name):
     v = np.asarray(values, dtype=np.float64)
@@ -175,38 +201,44 @@ def plot_moving_statistics(ax, batch_values, traces, target=None, title=None, yl
 
 
 _SET_TITLES = {
-    "batch": "batch norm: over (m, h, w), per channel",
-    "layer": "layer norm: over (h, w, c), per example",
-    "rms": "RMS norm: over (h, w, c), per example",
-    "group": "group norm: over (h, w, c/G), per example",
-    "instance": "instance norm: over (h, w), per example and channel",
+    "batch": "batch norm",
+    "layer": "layer norm",
+    "rms": "RMS norm",
+    "group": "group norm",
+    "instance": "instance norm",
 }
 
 
-def plot_statistics_sets(ax, method, m=4, c=8, groups=2):
+def plot_statistics_sets(ax, method, m=4, c=8, groups=2, xlabel=True):
     """Which values one normalization averages together, for an image batch (m, h, w, c).
 
     A grid of m examples (rows) by c channels (columns); each cell stands for the h*w positions of that
-    (example, channel). Cells of one colour share one mean and variance (one RMS for "rms"); the set that
-    holds example 0, channel 0 is drawn solid and outlined. method, m, c, groups as in
-    :func:`bnlib.alternatives.statistics_sets`. Returns ax. Used in chapter 7.
+    (example, channel). Every cell shows the number of its set: cells with the same number share one mean
+    and variance (one RMS for "rms"). The set that holds example 0, channel 0 is drawn dark and outlined,
+    and neighbouring sets alternate between two light shades, so no colour has to be told from another.
+    method, m, c, groups as in :func:`bnlib.alternatives.statistics_sets`; xlabel: False leaves out the
+    channel axis label (for a panel stacked above another). Returns ax. Used in chapter 7.
     """
     labels = statistics_sets(method, m, c, groups=groups)
-    colors = np.array([f"C{k % 10}" for k in range(labels.max() + 1)])
     for i in range(m):
         for k in range(c):
             first = labels[i, k] == labels[0, 0]
-            ax.add_patch(Rectangle((k, i), 1, 1, facecolor=colors[labels[i, k]], alpha=0.9 if first else 0.3,
-                                   edgecolor="black" if first else "white", linewidth=2.5 if first else 1))
+            shade = "C0" if first else ("0.82" if labels[i, k] % 2 else "0.93")
+            ax.add_patch(Rectangle((k, i), 1, 1, facecolor=shade, edgecolor="black" if first else "white",
+                                   linewidth=2.5 if first else 1))
+            ax.text(k + 0.5, i + 0.5, str(labels[i, k] + 1), ha="center", va="center",
+                    color="white" if first else "black")
     ax.set_xlim(0, c)
     ax.set_ylim(m, 0)
     ax.set_aspect("equal")
-    ax.set_xticks(np.arange(c) + 0.5, [str(k) for k in range(c)], fontsize="small")
-    ax.set_yticks(np.arange(m) + 0.5, [str(i) for i in range(m)], fontsize="small")
-    ax.set_xlabel("channel k")
+    ax.set_xticks(np.arange(c) + 0.5, [str(k) for k in range(c)])
+    ax.set_yticks(np.arange(m) + 0.5, [str(i) for i in range(m)])
+    ax.tick_params(length=0)
+    if xlabel:
+        ax.set_xlabel("channel k")
     ax.set_ylabel("example i")
-    title = _SET_TITLES[method] + (f" (G = {groups})" if method == "group" else "")
-    ax.set_title(title, fontsize="small")
+    title = _SET_TITLES[method] + (f", G = {groups}" if method == "group" else "")
+    ax.set_title(f"{title}: {labels.max() + 1} sets")
     return ax
 
 
@@ -298,7 +330,30 @@ def plot_percentile_bands(ax, steps, percentiles, title=None, color="C0", ylabel
     ax.plot(steps, p[:, 1], color=color, label="median")
     for col in (0, 2):
         ax.plot(steps, p[:, col], color=color, linewidth=0.8)
-    return _finish(ax, "training step", ylabel, title, fontsize="small")
+    return _finish(ax, "training step", ylabel, title)
+
+
+def plot_median_band(ax, steps, values, label, color="C0", ylabel=None, title=None, logy=False):
+    """The median of repeated measurements at each step, with the band of their middle half shaded.
+
+    steps:  (r,) training steps;  values: (r, k) k measurements at each step (e.g. a landscape probe
+            along k different mini-batch gradients), so the curve is not one noisy sample.
+    label:  legend text of this curve;  ylabel, title: the axes' labels (the x axis is the step).
+    logy:   True for a logarithmic y axis.
+    Call it once per curve on the same ax; the legend (below the axes) lists every curve.
+    Returns ax. Used in chapter 5 (the loss landscape along the gradient).
+    """
+    steps = np.asarray(steps, dtype=np.float64)
+    v = np.asarray(values, dtype=np.float64)
+    if steps.ndim != 1 or v.ndim != 2 or v.shape[0] != steps.size:
+        raise ValueError(f"values must have shape (r, k) with r = len(steps) = {steps.size} (k measurements "
+                         f"per step), got {v.shape}.")
+    low, median, high = np.percentile(v, (25, 50, 75), axis=1)
+    ax.fill_between(steps, low, high, color=color, alpha=0.25, linewidth=0)
+    ax.plot(steps, median, color=color, label=label)
+    if logy:
+        ax.set_yscale("log")
+    return _finish(ax, "training step", ylabel or "", title)
 
 
 def plot_sweep(ax, values, results, labels, xlabel, title=None, logx=True, ylabel="test accuracy"):
@@ -324,11 +379,24 @@ def plot_sweep(ax, values, results, labels, xlabel, title=None, logx=True, ylabe
 
 
 def _finish(ax, xlabel, ylabel, title=None, **legend_kw):
-    """Axis labels, a light grid, the legend and an optional title: the common ending of the training plots."""
-    ax.set_xlabel(xlabel)
+    """Axis labels, a light grid, the legend and an optional title: the common ending of the training plots.
+
+    The legend sits below the axes, in one row, so it never covers a curve (remove it from the upper
+    panels of a stack with ``ax.get_legend().remove()`` when the lowest one explains the lines). An
+    upper panel of a stack that shares its x axis (``plt.subplots(n, 1, sharex=True)``) has no tick
+    labels, so it gets no x label either, and its legend sits right under it.
+    """
+    from matplotlib.transforms import ScaledTranslation
+
+    inner = not ax.xaxis.get_tick_params().get("labelbottom", True)
+    if not inner:
+        ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.grid(True, alpha=0.3)
-    ax.legend(loc="best", **legend_kw)
+    # Anchored a fixed distance (in inches) below the axes: under the tick labels and the axis label.
+    below = ax.transAxes + ScaledTranslation(0, -0.1 if inner else -0.6, ax.figure.dpi_scale_trans)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, 0), bbox_transform=below, ncols=2,
+              frameon=False, **legend_kw)
     if title:
         ax.set_title(title)
     return ax

@@ -27,6 +27,7 @@ __all__ = [
     "least_squares_fit",
     "gradient_descent",
     "iterations_to_converge",
+    "layer_hessian",
 ]
 
 
@@ -118,8 +119,7 @@ def regression_hessian(x):
     Taught in chapter 1.
     """
     x = _check_x(x, max_ndim=2)
-    A = np.column_stack([np.ones(x.shape[0]), x])
-    return A.T @ A / x.shape[0]
+    return _weighted_second_moment(x, np.ones(x.shape[0]))
 
 
 def hessian_condition_number(x):
@@ -225,3 +225,41 @@ def iterations_to_converge(x, y, start, lr, tol=1e-6):
         else:
             hi = mid
     return hi
+
+
+# ---- added for issue 14 ----
+
+def _weighted_second_moment(x, h):
+    """(1/m) sum_i h_i [1, x_i][1, x_i]^T for x (m, n) or (m,) and h (m,); unchecked kernel."""
+    A = np.column_stack([np.ones(x.shape[0]), x])
+    return (A * h[:, None]).T @ A / x.shape[0]
+
+
+def layer_hessian(a, curvature=None):
+    """The Hessian of a mean per-example loss with respect to one unit's (b, w), where z_i = b + a_i . w.
+
+    Because z_i is affine in (b, w), the chain rule gives exactly
+
+        H = (1/m) sum_i h_i [1, a_i][1, a_i]^T,     h_i = d^2 loss_i / d z_i^2,
+
+    a second moment of the inputs [1, a_i] weighted by each example's curvature. For a linear
+    output under squared loss h_i = 1 and H is ``regression_hessian(a)``; for a sigmoid output
+    under cross-entropy h_i = p_i (1 - p_i); for a sigmoid output under squared loss the
+    Gauss-Newton approximation keeps h_i = g'(z_i)^2 and drops (g(z_i) - y_i) g''(z_i).
+    a: (m,) or (m, n) the inputs of the unit (e.g. the activations a^[1] feeding layer 2).
+    curvature: (m,) the h_i, or None for h_i = 1.
+    Returns H: (n + 1, n + 1), parameters ordered (b, w_1, ..., w_n).
+    Raises ValueError for a curvature of the wrong shape or with NaN/inf.
+    Taught in chapter 1 (the layer-2 Hessian).
+    """
+    a = _check_x(a, max_ndim=2)
+    m = a.shape[0]
+    if curvature is None:
+        h = np.ones(m)
+    else:
+        h = np.asarray(curvature, dtype=np.float64)
+        if h.shape != (m,):
+            raise ValueError(f"curvature must have shape ({m},), one h_i per example of a, got shape {h.shape}.")
+        if not np.all(np.isfinite(h)):
+            raise ValueError("curvature contains NaN or inf; each h_i must be a finite number.")
+    return _weighted_second_moment(a, h)

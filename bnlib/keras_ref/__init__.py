@@ -13,34 +13,42 @@ Every function takes and returns numpy arrays; TensorFlow loads on the first cal
 
 from .alternatives import keras_group_norm, keras_layer_norm, keras_rms_norm, keras_rms_norm_op
 from .backend import keras
-from .batchnorm import KerasBN, keras_batchnorm, keras_batchnorm_gradients, keras_batchnorm_steps, keras_normalization
+from .batchnorm import (
+    KerasBN,
+    keras_batchnorm,
+    keras_batchnorm_gradients,
+    keras_batchnorm_masked,
+    keras_batchnorm_steps,
+    keras_normalization,
+)
 from .mlp import KerasMLP, keras_mlp
 from .models import (
+    KerasBNAfterActivation,
     KerasDenseBN,
+    KerasFineTune,
     KerasFitBN,
     KerasTrainedDenseBN,
     KerasWeight,
+    keras_bn_after_activation,
     keras_dense,
     keras_dense_bn,
     keras_dense_bn_kernel_gradient,
+    keras_finetune,
     keras_fit_bn_dense,
     keras_train_dense_bn,
 )
 
 __all__ = [
-    "KerasBN",
-    "KerasDenseBN",
-    "KerasFitBN",
-    "KerasMLP",
-    "KerasTrainedDenseBN",
-    "KerasWeight",
     "keras",
     "keras_batchnorm",
     "keras_batchnorm_gradients",
+    "keras_batchnorm_masked",
     "keras_batchnorm_steps",
+    "keras_bn_after_activation",
     "keras_dense",
     "keras_dense_bn",
     "keras_dense_bn_kernel_gradient",
+    "keras_finetune",
     "keras_fit_bn_dense",
     "keras_group_norm",
     "keras_layer_norm",
@@ -49,4 +57,12 @@ __all__ = [
     "keras_rms_norm",
     "keras_rms_norm_op",
     "keras_train_dense_bn",
+    "KerasBN",
+    "KerasBNAfterActivation",
+    "KerasDenseBN",
+    "KerasFineTune",
+    "KerasFitBN",
+    "KerasMLP",
+    "KerasTrainedDenseBN",
+    "KerasWeight",
 ]

@@ -11,11 +11,12 @@ from ..defaults import KERAS_EPS, KERAS_MOMENTUM
 from .backend import keras, layer_dtype, make_bn, tensorflow
 
 __all__ = [
-    "KerasBN",
     "keras_batchnorm",
     "keras_batchnorm_gradients",
+    "keras_batchnorm_masked",
     "keras_batchnorm_steps",
     "keras_normalization",
+    "KerasBN",
 ]
 
 
@@ -111,3 +112,21 @@ def keras_batchnorm_gradients(a, dout, gamma=None, beta=None, eps=KERAS_EPS, axi
         loss = tf.reduce_sum(layer(x, training=True) * d)
     da, dgamma, dbeta = tape.gradient(loss, [x, layer.gamma, layer.beta])
     return np.asarray(da), np.asarray(dgamma).reshape(-1), np.asarray(dbeta).reshape(-1)
+
+
+def keras_batchnorm_masked(a, mask=None, gamma=None, beta=None, eps=KERAS_EPS):
+    """One training-mode call of ``keras.layers.BatchNormalization`` on a padded sequence batch.
+
+    a:    (m, T, c) numpy array, sequences padded to T steps; float64 runs a float64 layer, else float32.
+    mask: (m, T) bool, True at the valid (example, step) pairs; or None, so that padding counts as data.
+          Passed as the call's ``mask``: Keras then computes the statistics over the valid pairs only.
+    gamma, beta: (c,) or None for Keras's 1 and 0;  eps: the layer's ``epsilon``.
+    Returns KerasBN. The layer is built with ``momentum=0``, so the moving statistics read back after
+    the call are exactly the batch statistics the call used (moving = momentum * moving + (1 - momentum)
+    * batch): one mean and one variance per feature c, pooled over examples and time steps (chapter 7).
+    """
+    dtype = layer_dtype(a)
+    layer = make_bn(np.shape(a), dtype, gamma, beta, None, None, eps, 0.0, -1)
+    x = np.asarray(a, dtype=dtype)
+    out = layer(x, training=True) if mask is None else layer(x, training=True, mask=np.asarray(mask, dtype=bool))
+    return _read(layer, np.asarray(out))

@@ -13,13 +13,17 @@ from ..validation import as_batch, check_eps, check_momentum
 from .backend import keras, layer_dtype, tensorflow
 
 __all__ = [
+    "KerasBNAfterActivation",
     "KerasDenseBN",
+    "KerasFineTune",
     "KerasFitBN",
     "KerasTrainedDenseBN",
     "KerasWeight",
     "keras_dense",
     "keras_dense_bn",
+    "keras_bn_after_activation",
     "keras_dense_bn_kernel_gradient",
+    "keras_finetune",
     "keras_fit_bn_dense",
     "keras_train_dense_bn",
 ]
@@ -251,3 +255,102 @@ def keras_dense(a, kernel, bias=None):
     layer.build((None, kernel.shape[0]))
     layer.set_weights([kernel] if bias is None else [kernel, np.asarray(bias, dtype=dtype)])
     return layer(np.asarray(a, dtype=dtype)).numpy()
+
+
+@dataclass(frozen=True)
+class KerasFineTune:
+    """What ``fit`` did to a pretrained base during fine-tuning, the Keras transfer-learning guide's way.
+
+    moving_mean_before, moving_mean_after, moving_variance_before, moving_variance_after: (n,) the
+    base's BatchNormalization statistics before and after the fine-tuning ``fit``.
+    kernel_change: float, the largest |change| of the base's Dense kernel in that ``fit`` (> 0 shows
+    that the base really was fine-tuned).
+    steps: int, the number of optimizer steps ``fit`` took.
+    """
+
+    moving_mean_before: np.ndarray
+    moving_mean_after: np.ndarray
+    moving_variance_before: np.ndarray
+    moving_variance_after: np.ndarray
+    kernel_change: float
+    steps: int
+
+
+def keras_finetune(X, y, bn_weights, freeze_bn=False, batch_size=8, epochs=1, learning_rate=0.01, seed=0):
+    """Fine-tune a pretrained base as the Keras guide writes it, and report what happened to its BN layer.
+
+    The base is ``Sequential([Input, Dense(n, kernel identity, no bias), BatchNormalization()])`` with the
+    BN weights ``bn_weights`` (its "pretrained" state). As the transfer-learning guide does, it is
+    frozen (``base.trainable = False``), called as ``base(inputs, training=False)`` inside a model with
+    a ``Dense(1)`` head, then unfrozen (``base.trainable = True``); with ``freeze_bn=True`` the BN
+    layers of the base are then set back to ``trainable = False``. The model is compiled (SGD,
+    mean squared error) and ``fit`` on (X, y) with ``shuffle=False``.
+    X: (m, n) inputs; y: (m, 1) targets; bn_weights: [gamma, beta, moving_mean, moving_variance], each (n,).
+    Returns :class:`KerasFineTune`. Chapter 4 shows that in Keras 3 ``training=False`` at the call
+    does not keep BN in inference mode once the base is trainable, and that ``freeze_bn`` does.
+    """
+    k = keras()
+    k.utils.set_random_seed(seed)
+    dtype = "float32"
+    X = np.asarray(X, dtype=dtype)
+    n = X.shape[1]
+    bn = k.layers.BatchNormalization(dtype=dtype)
+    dense = k.layers.Dense(n, use_bias=False, kernel_initializer="identity", dtype=dtype)
+    base = k.Sequential([k.Input((n,), dtype=dtype), dense, bn])
+    bn.set_weights([np.asarray(w, dtype=dtype) for w in bn_weights])
+    base.trainable = False
+    inputs = k.Input((n,), dtype=dtype)
+    model = k.Model(inputs, k.layers.Dense(1, dtype=dtype)(base(inputs, training=False)))
+    base.trainable = True
+    if freeze_bn:
+        for layer in base.layers:
+            if isinstance(layer, k.layers.BatchNormalization):
+                layer.trainable = False
+    model.compile(optimizer=k.optimizers.SGD(learning_rate=learning_rate), loss="mse")
+    mean0, var0 = bn.moving_mean.numpy().copy(), bn.moving_variance.numpy().copy()
+    kernel0 = dense.kernel.numpy().copy()
+    history = model.fit(X, np.asarray(y, dtype=dtype), batch_size=batch_size, epochs=epochs, shuffle=False,
+                        verbose=0)
+    steps = len(history.history["loss"]) * int(np.ceil(len(X) / batch_size))
+    return KerasFineTune(mean0, bn.moving_mean.numpy().copy(), var0, bn.moving_variance.numpy().copy(),
+                         float(np.abs(dense.kernel.numpy() - kernel0).max()), steps)
+
+
+@dataclass(frozen=True)
+class KerasBNAfterActivation:
+    """One call of the model Dense(W1, b1) -> Activation -> BatchNormalization -> Dense(W2, b2).
+
+    a: (m, n) the activation output (what BN receives, the notes' a^[l-1]);
+    a_tilde: (m, n) the BN output;  out: (m, n_out) the next Dense layer's output.
+    """
+
+    a: np.ndarray
+    a_tilde: np.ndarray
+    out: np.ndarray
+
+
+def keras_bn_after_activation(x, W1, b1, W2, b2, bn_weights=None, eps=KERAS_EPS, activation="relu", training=True):
+    """Run Dense(W1, b1) -> Activation -> BatchNormalization -> Dense(W2, b2), BN after the activation.
+
+    x: (m, n_in);  W1: (n_in, n), b1: (n,);  W2: (n, n_out), b2: (n_out,).
+    bn_weights: None for Keras's initial (1, 0, 0, 1), or [gamma, beta, moving_mean, moving_variance] (n,).
+    eps: BN's epsilon;  activation: a Keras activation name;  training: the call's training flag.
+    Float64 x builds a float64 model. Returns :class:`KerasBNAfterActivation`.
+    Chapter 2 (the bias before BN is not redundant here) and chapter 4 (folding into the next layer).
+    """
+    k = keras()
+    dtype = layer_dtype(x)
+    W1, W2 = np.asarray(W1, dtype=dtype), np.asarray(W2, dtype=dtype)
+    inputs = k.Input((W1.shape[0],), dtype=dtype)
+    dense1 = k.layers.Dense(W1.shape[1], dtype=dtype)
+    bn = k.layers.BatchNormalization(epsilon=eps, dtype=dtype)
+    dense2 = k.layers.Dense(W2.shape[1], dtype=dtype)
+    a = k.layers.Activation(activation, dtype=dtype)(dense1(inputs))
+    a_tilde = bn(a)
+    model = k.Model(inputs, [a, a_tilde, dense2(a_tilde)])
+    dense1.set_weights([W1, np.asarray(b1, dtype=dtype)])
+    dense2.set_weights([W2, np.asarray(b2, dtype=dtype)])
+    if bn_weights is not None:
+        bn.set_weights([np.asarray(w, dtype=dtype) for w in bn_weights])
+    a_out, a_tilde_out, out = (np.asarray(t) for t in model(np.asarray(x, dtype=dtype), training=training))
+    return KerasBNAfterActivation(a_out, a_tilde_out, out)

@@ -17,8 +17,9 @@ class LandscapeProbe:
     step_sizes: (k,) the steps eta tried;  losses: (k,) L(theta - eta g) on the probe's batch.
     loss_range: max - min of the losses (with L(theta) included): "loss variation".
     grad_change: max_eta ||grad L(theta - eta g) - g||: how far the gradient moves ("gradient predictiveness").
-    smoothness: max_eta ||grad L(theta - eta g) - g|| / ||eta g||: an effective beta-smoothness
-                (a local Lipschitz constant of the gradient).
+    smoothness: max_eta ||grad L(theta - eta g) - g|| / ||eta g||: an effective smoothness, the
+                Lipschitz constant of the gradient measured along the gradient direction (what
+                Santurkar et al. call "effective beta-smoothness"; their beta is not BN's shift).
     """
 
     step_sizes: np.ndarray

@@ -62,6 +62,8 @@ class MLPCache:
     layers: L tuples (dense cache, BN statistics or None, sigmoid cache), then the output Dense cache.
     loss_cache: from :func:`softmax_cross_entropy_forward`, or None if no labels were given.
     training: True if BN used batch statistics (only then is a backward pass possible).
+    dense_outputs: L arrays (m, n_l), z^[l] = a^[l-1] W^[l] (+ b^[l]): what BN receives (chapter 5
+                   measures how it drifts during training); the same arrays as sigmoid_inputs without BN.
     """
 
     logits: np.ndarray
@@ -69,6 +71,7 @@ class MLPCache:
     layers: tuple
     loss_cache: tuple | None
     training: bool
+    dense_outputs: tuple = ()
 
     @property
     def batch_stats(self):
@@ -134,9 +137,10 @@ def logits_kernel(params, X, moving, eps):
 
     BN runs chapter 2's kernel in training mode and chapter 4's in inference mode.
     """
-    a, layers, s_list = X, [], []
+    a, layers, s_list, z_list = X, [], [], []
     for i in range(len(params.W) - 1):
         z, dcache = dense_forward(a, params.W[i], params.b[i])
+        z_list.append(z)
         bcache = None
         if not params.batchnorm:
             s = z
@@ -149,7 +153,7 @@ def logits_kernel(params, X, moving, eps):
         s_list.append(s)
     logits, dcache = dense_forward(a, params.W[-1], params.b[-1])
     layers.append(dcache)
-    return logits, MLPCache(logits, tuple(s_list), tuple(layers), None, moving is None)
+    return logits, MLPCache(logits, tuple(s_list), tuple(layers), None, moving is None, tuple(z_list))
 
 
 def mlp_forward(params, X, y, moving=None, eps=KERAS_EPS):
@@ -166,7 +170,8 @@ def mlp_forward(params, X, y, moving=None, eps=KERAS_EPS):
 def _add_loss(cache, y):
     """(loss, the MLPCache with its loss cache) for checked labels y."""
     loss, lcache = softmax_cross_entropy_forward(cache.logits, y)
-    return loss, MLPCache(cache.logits, cache.sigmoid_inputs, cache.layers, lcache, cache.training)
+    return loss, MLPCache(cache.logits, cache.sigmoid_inputs, cache.layers, lcache, cache.training,
+                          cache.dense_outputs)
 
 
 def mlp_backward(cache):
@@ -263,3 +268,7 @@ class MLP:
     def sigmoid_inputs(self, X):
         """The L sigmoid inputs s^[l] (m, n_l) on the batch X, in training mode (as a training step sees X)."""
         return mlp_logits(self.params, X, eps=self.eps)[1].sigmoid_inputs
+
+    def dense_outputs(self, X):
+        """The L hidden Dense outputs z^[l] (m, n_l) on the batch X (BN's inputs), in training mode."""
+        return mlp_logits(self.params, X, eps=self.eps)[1].dense_outputs

@@ -132,12 +132,14 @@ class Sweep:
     accuracy: (k, 2) final test accuracy, column 0 without BN, column 1 with BN.
     loss: (k, 2) mean training mini-batch loss over the last tenth of the run (at least one step), same
           columns.
+    models: k pairs (plain MLP, BN MLP), the trained networks (e.g. for their weight norms, chapter 6).
     """
 
     setting: str
     values: np.ndarray
     accuracy: np.ndarray
     loss: np.ndarray
+    models: tuple = ()
 
 
 def sweep(data, setting, values, steps, **kwargs):
@@ -161,9 +163,12 @@ def sweep(data, setting, values, steps, **kwargs):
     if not values:
         raise ValueError("values must hold at least one value of the swept setting.")
     kwargs["record_every"] = max(1, steps - max(1, steps // 10))
-    acc, loss = np.zeros((len(values), 2)), np.zeros((len(values), 2))
+    acc, loss, models = np.zeros((len(values), 2)), np.zeros((len(values), 2)), []
     for i, v in enumerate(values):
+        pair = []
         for j, bn in enumerate((False, True)):
-            _, h = train(data, bn, steps, **{**kwargs, setting: v})
+            model, h = train(data, bn, steps, **{**kwargs, setting: v})
             acc[i, j], loss[i, j] = h.test_accuracy[-1], h.loss[-1]
-    return Sweep(setting, np.array(values), acc, loss)
+            pair.append(model)
+        models.append(tuple(pair))
+    return Sweep(setting, np.array(values), acc, loss, tuple(models))
