@@ -61,6 +61,7 @@ instructor to see).
 The package: ``cli`` (the command and the main process), ``writers`` (points, results.json, the
 gradebook), ``worker``, ``sandbox``, ``transport`` (numbers as plain JSON), ``processes`` (isolated
 interpreters, bubblewrap, limits), ``assignment`` (the assignment file: columns, points, secret seed),
+``autograder`` (Gradescope's zip: ``python -m bnlib.grading autograder --assignment FILE --out ZIP``),
 and ``contract``, the notebook contract (answer cells, check cells, solutions)
 that the tests, the benchmark and the tools read as well.
 """

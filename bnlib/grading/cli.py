@@ -82,8 +82,27 @@ def safe_ids(names, sources):
     return ids
 
 
-def collect_submissions(paths):
-    """Expand the command-line paths into submissions and read all their bytes now."""
+def collect_submissions(paths, single=False):
+    """Expand the command-line paths into submissions and read all their bytes now.
+
+    single: every notebook under ``paths`` is one student's submission, named "submission" (Gradescope's
+    /autograder/submission folder).
+    """
+    if single:
+        files = []
+        for path in paths:
+            path = os.path.abspath(path)
+            if not os.path.exists(path):
+                raise FileNotFoundError(f"no such submission: {path}")
+            files += [path] if os.path.isfile(path) else sorted(
+                os.path.join(dp, f) for dp, _, fs in os.walk(path) for f in fs
+                if f.endswith(".ipynb") and ".ipynb_checkpoints" not in dp)
+        base = os.path.abspath(paths[0]) if os.path.isdir(paths[0]) else os.path.dirname(os.path.abspath(paths[0]))
+        notebooks = []
+        for f in files:
+            with open(f, "rb") as fh:
+                notebooks.append((os.path.relpath(f, base), fh.read()))
+        return [Submission("submission", tuple(notebooks), "submission", base)]
     found = []
     for path in paths:
         path = os.path.abspath(path)
@@ -172,7 +191,8 @@ def _validate(results, assignment):
 
 
 def grade_submissions(paths, out_dir, jobs=None, seed=None, exercises=None, timeout=DEFAULT_TIMEOUT,
-                      memory_mb=DEFAULT_MEMORY_MB, progress=sys.stderr, assignment=None, unsafe=False):
+                      memory_mb=DEFAULT_MEMORY_MB, progress=sys.stderr, assignment=None, unsafe=False,
+                      single=False):
     """Grade every submission in ``paths``; write ``out_dir``/grades.csv and results.json files.
 
     assignment: an :class:`~bnlib.grading.assignment.Assignment` (columns, points, seed); without one,
@@ -191,7 +211,7 @@ def grade_submissions(paths, out_dir, jobs=None, seed=None, exercises=None, time
               f"({memory_mb} MiB), the submission as a whole none, and no process-count cap", file=progress)
     if assignment is None:
         assignment = new_assignment(exercises, name="ad hoc", seed=seed)
-    submissions = collect_submissions(paths)
+    submissions = collect_submissions(paths, single)
     jobs = jobs or max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count())
     os.makedirs(out_dir, exist_ok=True)
     write_assignment(assignment, os.path.join(out_dir, "assignment.toml"))
@@ -285,6 +305,9 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["assignment"]:
         return assignment_main(argv[1:])
+    if argv[:1] == ["autograder"]:
+        from .autograder import autograder_main
+        return autograder_main(argv[1:])
     parser = argparse.ArgumentParser(prog="python -m bnlib.grading", description=_DESCRIPTION,
                                      epilog="Example: python -m bnlib.grading submissions/ --out grades")
     parser.add_argument("submissions", nargs="+", help="notebooks, or folders of notebooks / student sub-folders")
@@ -299,6 +322,8 @@ def main(argv=None):
                         "--assignment (default: every exercise of the course)")
     parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds per submission")
     parser.add_argument("--memory-mb", type=int, default=DEFAULT_MEMORY_MB, help="memory limit per process")
+    parser.add_argument("--single", action="store_true", help="all the paths are ONE student's submission "
+                        "(as on Gradescope); its results go to DIR/submission/results.json")
     parser.add_argument("--unsafe", action="store_true", help="grade without bubblewrap's isolation where it is "
                         "unavailable (student code then runs as you: not for credit)")
     args = parser.parse_args(argv)
@@ -308,7 +333,8 @@ def main(argv=None):
         assignment = load_assignment(args.assignment) if args.assignment else None
         rows, columns = grade_submissions(args.submissions, args.out, args.jobs, args.seed,
                                           args.exercises.split(",") if args.exercises else None, args.timeout,
-                                          args.memory_mb, assignment=assignment, unsafe=args.unsafe)
+                                          args.memory_mb, assignment=assignment, unsafe=args.unsafe,
+                                          single=args.single)
     except (FileNotFoundError, ValueError, RuntimeError) as exc:
         parser.error(str(exc))
     width = max([len("submission")] + [len(r["submission"]) for r in rows])
