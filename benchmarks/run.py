@@ -18,8 +18,8 @@ What it measures, with time.perf_counter (wall time; best of several repeats for
   Budgets: <= 20 s per notebook, <= 150 s for the book, on 2 CPU cores.
 - site: one clean ``jupyter-book build -W -n --keep-going`` (the README's command) into a temporary
   directory; it executes every notebook again.
-- grading: ``python -m bnlib.grading`` on a folder of submissions (each chapter's notebook with every
-  answer cell holding its worked solution, twice), in submissions per minute.
+- grading: ``python -m bnlib.grading`` on full-course submissions (a folder per student with every chapter's
+  notebook, each answer cell holding its worked solution; two of them hostile), in submissions per minute.
 Numbers depend on the machine and on what else runs on it: the header prints the machine.
 """
 
@@ -207,20 +207,35 @@ def bench_site():
     return seconds
 
 
-def bench_grading(copies=2):
-    from bnlib.grading.contract import solved
+HOSTILE_CELL = """import os, signal, subprocess, sys
+subprocess.Popen(["setsid", sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+try:
+    os.kill(os.getppid(), signal.SIGKILL)
+except OSError:
+    pass
+"""
+
+
+def bench_grading(students=6, hostile=2):
+    """Full-course submissions (a folder per student with every chapter solved), hostile ones in the mix."""
+    from bnlib.grading.contract import answer_cells, solved
 
     notebooks = sorted((ROOT / "chapters").glob("*.ipynb"))
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
         submissions, out = pathlib.Path(tmp) / "submissions", pathlib.Path(tmp) / "out"
         submissions.mkdir()
-        # Each student hands in one chapter with every answer right, so every hidden case runs.
-        count = 0
-        for copy in range(copies):
+        # Every answer right, so every hidden case runs; a hostile student also forks a detached sleeper and
+        # tries to kill its grader in the first answer cell of each chapter.
+        for k in range(students + hostile):
+            folder = submissions / f"student{k:02d}"
+            folder.mkdir()
             for path in notebooks:
                 nb = solved(json.loads(path.read_text()))
-                (submissions / f"student{copy:02d}_{path.name}").write_text(json.dumps(nb))
-                count += 1
+                if k >= students:
+                    for answer in answer_cells(nb)[:1]:
+                        nb["cells"][answer.index]["source"] += "\n" + HOSTILE_CELL
+                (folder / path.name).write_text(json.dumps(nb))
+        count = students + hostile
         start = time.perf_counter()
         proc = subprocess.run([sys.executable, "-m", "bnlib.grading", str(submissions), "--out", str(out)],
                               cwd=tmp, capture_output=True, text=True, env=clean_env())
@@ -228,8 +243,8 @@ def bench_grading(copies=2):
     if proc.returncode != 0:
         print(f"Grading: `python -m bnlib.grading` failed (exit {proc.returncode}):\n{proc.stderr[-2000:]}\n")
         return None
-    print(f"Grading: `python -m bnlib.grading DIR --out OUT` on {count} solved chapter notebooks "
-          f"(default --jobs, {os.cpu_count()} cores)")
+    print(f"Grading: `python -m bnlib.grading DIR --out OUT` on {count} full-course submissions (every chapter, "
+          f"{hostile} of them hostile; default --jobs, {os.cpu_count()} cores, bubblewrap isolation)")
     table(["submissions", "seconds", "per minute"], [[count, f"{seconds:.1f}", f"{count / seconds * 60:.1f}"]])
     print(proc.stdout[-1500:])
     return count / seconds * 60

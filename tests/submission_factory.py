@@ -233,7 +233,7 @@ MISTAKES = [
     ("layer_norm", "def layer_norm(a, gamma, beta, eps):\n    mu = a.mean(axis=0)\n"
                    "    return beta + gamma * (a - mu) / np.sqrt(a.var(axis=0) + eps)", "that is batch normalization"),
     ("layer_norm", _LN + "    return beta + gamma * (a - mu) / np.sqrt(a.var(axis=1, ddof=1, keepdims=True) + eps)",
-     "m - 1"),
+     "divided by n - 1"),
     ("layer_norm", _LN + "    return beta + gamma * (a - mu) / (a.std(axis=1, keepdims=True) + eps)",
      "outside the square root"),
     ("layer_norm", _LN + "    return gamma + beta * (a - mu) / np.sqrt(a.var(axis=1, keepdims=True) + eps)",

@@ -27,6 +27,7 @@ __all__ = [
     "convert_output",
     "convert_value",
     "copy_arg",
+    "is_low_precision",
     "to_float_array",
 ]
 
@@ -54,6 +55,7 @@ class Outcome:
     value: object = None
     message: str = ""
     mutated: tuple = ()
+    low_precision: bool = False  # the answer returned float32 (or float16) numbers
 
 
 @dataclass(frozen=True)
@@ -151,10 +153,26 @@ class Exercise:
             randomized.append(Case(f"case {k + 1} (random: {label})", args, False))
         return public + randomized
 
+    def hidden_cases(self, seed):
+        """The grader's cases: N_CASES randomized ones drawn from the secret ``seed``, none of them public.
+
+        Drawn from a stream of their own (not the one :meth:`cases` uses), so hard-coding the public
+        cases, or the public check's randomized ones, earns nothing here.
+        """
+        rng = np.random.default_rng([_stable_hash(self.id), seed, _HIDDEN_STREAM])
+        hidden = []
+        for k in range(N_CASES):
+            label, args = self.random(rng)
+            hidden.append(Case(f"hidden case {k + 1} ({label})", args, False))
+        return hidden
+
     def expected(self, case):
         """The reference output for ``case``, as float arrays (computed by bnlib)."""
         out = self.reference(*case.args)
         return convert_output(out, self.output) if self.kind == "function" else convert_value(out, self)
+
+
+_HIDDEN_STREAM = 17  # separates the hidden cases' random stream from the public check's
 
 
 def _stable_hash(text):
@@ -185,10 +203,20 @@ def to_float_array(x, what):
     return arr
 
 
+def is_low_precision(raw, depth=0):
+    """True if the output holds float32 or float16 numbers (numpy arrays or scalars, or lists/tuples of them)."""
+    dtype = getattr(raw, "dtype", None)
+    if isinstance(dtype, np.dtype):
+        return dtype.kind in "fc" and dtype.itemsize < (8 if dtype.kind == "f" else 16)
+    if isinstance(raw, (tuple, list)) and depth < 3:
+        return any(is_low_precision(r, depth + 1) for r in raw[:10_000])
+    return False
+
+
 def convert_output(raw, spec):
-    """Student output -> float arrays: one array, or a tuple of ``spec[1]`` arrays."""
+    """Student output -> float arrays: one array (a list of rows counts as one), or a tuple of ``spec[1]`` arrays."""
     if spec[0] == "array":
-        if isinstance(raw, (tuple, list)) and len(raw) in (2, 3) and isinstance(raw[0], np.ndarray):
+        if isinstance(raw, tuple) and len(raw) in (2, 3) and isinstance(raw[0], np.ndarray):
             raise BadOutput(f"returned a {type(raw).__name__} of {len(raw)} items; return only the output array")
         return to_float_array(raw, "the result")
     k, names = spec[1], spec[2]

@@ -25,7 +25,7 @@ import threading
 
 import numpy as np
 
-from .model import BadOutput, Outcome, convert_output, convert_value, copy_arg
+from .model import BadOutput, Outcome, convert_output, convert_value, copy_arg, is_low_precision
 
 __all__ = [
     "CASE_TIME_LIMIT",
@@ -189,7 +189,7 @@ def run_function_case(exercise, func, case, time_limit=None):
     def call():
         raw = func(*given)
         try:
-            return "ok", convert_output(raw, exercise.output)
+            return "ok", (convert_output(raw, exercise.output), is_low_precision(raw))
         except BadOutput as exc:
             return "bad output", str(exc)
 
@@ -206,7 +206,7 @@ def run_function_case(exercise, func, case, time_limit=None):
     mutated = tuple(name for name, x, y in zip(exercise.params, given, pristine, strict=True) if not _same(x, y))
     if inner_status != "ok":
         return Outcome("bad output", message=inner, mutated=mutated)
-    return Outcome("ok", value=inner, mutated=mutated)
+    return Outcome("ok", value=inner[0], mutated=mutated, low_precision=inner[1])
 
 
 def run_value(exercise, value, time_limit=None):
@@ -214,7 +214,7 @@ def run_value(exercise, value, time_limit=None):
     time_limit = CASE_TIME_LIMIT if time_limit is None else time_limit
     def convert():
         try:
-            return "ok", convert_value(value, exercise)
+            return "ok", (convert_value(value, exercise), is_low_precision(value))
         except BadOutput as exc:
             return "bad output", str(exc)
 
@@ -226,4 +226,4 @@ def run_value(exercise, value, time_limit=None):
     inner_status, inner = result
     if inner_status != "ok":
         return Outcome("bad output", message=inner)
-    return Outcome("ok", value=inner)
+    return Outcome("ok", value=inner[0], low_precision=inner[1])

@@ -34,11 +34,12 @@ def _fmt(x):
                            max_line_width=88, separator=", ").replace("\n", "\n" + " " * 13)
 
 
-def _diff_message(got, expected, names, rtol, atol, detail, reveal=True):
+def _diff_message(got, expected, names, rtol, atol, detail, shown="public"):
     """Describe how ``got`` differs from ``expected`` (arrays or tuples of arrays).
 
     detail: show the expected (and received) values in full, rounded; otherwise one line.
-    reveal: False for value exercises, whose expected value is the answer itself.
+    shown:  "public" (a public case: values may be shown), "hidden" (a hidden case: how far off,
+            relatively, never the values) or "value" (a value exercise: its expected value is the answer).
     """
     pairs = list(zip(got, expected, names, strict=True)) if isinstance(expected, tuple) else [(got, expected, None)]
     parts = []
@@ -48,28 +49,72 @@ def _diff_message(got, expected, names, rtol, atol, detail, reveal=True):
             extra = " (transposed?)" if g.ndim == 2 and g.shape == e.shape[::-1] else ""
             parts.append(f"{prefix}shape {g.shape}, expected {e.shape}{extra}")
         elif not np.all(np.isfinite(g)):
-            parts.append(f"{prefix}contains NaN or inf" + (f"\n    expected {_fmt(e)}" if detail else ""))
+            reveal = detail and shown == "public"
+            parts.append(f"{prefix}contains NaN or inf" + (f"\n    expected {_fmt(e)}" if reveal else ""))
         elif not _close(g, e, rtol, atol):
-            if not reveal:  # a value exercise: showing the expected value would give the answer away
+            if shown == "value":
                 return "your answer is not the expected value (compared to 5 significant digits)"
-            if detail:
+            if shown == "hidden":
+                parts.append(f"{prefix}wrong values (largest difference {_relative(g, e):.2g} of the largest "
+                             "expected magnitude)")
+            elif detail:
                 parts.append(f"{prefix}wrong values\n    expected {_fmt(e)}\n    got      {_fmt(g)}")
             else:
                 err = float(np.max(np.abs(g - e)))
                 parts.append(f"{prefix}wrong values (largest difference {err:.3g})")
     return "; ".join(parts) if parts else "wrong values"
 
+
+def _relative(got, expected):
+    """The largest absolute difference relative to the largest expected magnitude (or absolute if that is 0)."""
+    scale = float(np.max(np.abs(expected))) if expected.size else 0.0
+    return float(np.max(np.abs(got - expected))) / (scale or 1.0)
+
+
 _TOL_FUNCTION = (1e-6, 1e-7)  # rtol, atol (atol relative to max(1, |expected|))
 
 _TOL_VALUE = (1e-5, 1e-9)
 
+# float32 arithmetic (about 7 significant digits, less after a few operations) passes at this tolerance when
+# the answer's numbers are float32; other answers this close get _PRECISION_HINT. Known mistakes differ by far more.
+_TOL_FLOAT32 = (2e-5, 2e-6)
+_PRECISION_HINT = ("your values agree with the expected ones to about 6 significant digits only: compute in "
+                   "float64 (numpy's default) and do not round the result; float32 results are accepted to "
+                   "float32's precision.")
+
+
+def _explains(got, variant, rtol, atol):
+    """True if a mistake's output equals the answer's, NaN and inf where the answer has them included."""
+    if variant is None or isinstance(got, tuple) != isinstance(variant, tuple):
+        return False
+    pairs = zip(got, variant, strict=False) if isinstance(got, tuple) else [(got, variant)]
+    if isinstance(got, tuple) and len(got) != len(variant):
+        return False
+    for g, v in pairs:
+        if g.shape != v.shape:
+            return False
+        finite = np.isfinite(v)
+        if not np.array_equal(np.isfinite(g), finite) or not np.array_equal(g[~finite], v[~finite], equal_nan=True):
+            return False
+        if not _close(g[finite], v[finite], rtol, atol):
+            return False
+    return True
+
+
+def _constant(x):
+    """True for outputs whose every array holds one value (all zeros, say): matching those says nothing."""
+    arrays = [a for a in (x if isinstance(x, tuple) else (x,)) if a.size >= 2] if x is not None else []
+    return bool(arrays) and all(bool(np.all(a == a.flat[0])) for a in arrays)
+
 _DETAILED_FAILURES = 2  # failed cases shown with their expected values in full; later ones get one line
 
 
-def grade(exercise, cases, outcomes, expected):
+def grade(exercise, cases, outcomes, expected, hidden=False):
     """Score ``outcomes`` (one per case, or fewer if the run stopped early) -> :class:`CheckResult`.
 
     expected: the reference outputs, one per case. Used by ``check`` and by the grader alike.
+    hidden:   the grader's hidden cases: a failed case is described (shape, NaN, the known mistake, how
+              far off relatively) but its expected values are never shown.
     """
     max_score = len(cases)
     if outcomes and outcomes[0].status == "not attempted":
@@ -78,7 +123,8 @@ def grade(exercise, cases, outcomes, expected):
     if calls:
         return forbidden(exercise, max_score, calls[0].message)
     rtol, atol = _TOL_VALUE if exercise.kind == "value" else _TOL_FUNCTION
-    results, hints = [], []
+    shown = "value" if exercise.kind == "value" else "hidden" if hidden else "public"
+    results, hints, telling, precision = [], [], [], False
     for i, case in enumerate(cases):
         if i >= len(outcomes):
             results.append(CaseResult(case.label, False, "not run (an earlier case stopped the run)"))
@@ -90,28 +136,44 @@ def grade(exercise, cases, outcomes, expected):
                                       "instead (e.g. `x = x * 2`, not `x *= 2`)"))
         elif out.status == "ok" and _matches(out.value, exp, rtol, atol):
             results.append(CaseResult(case.label, True))
+        elif out.status == "ok" and out.low_precision and _matches(out.value, exp, *_TOL_FLOAT32):
+            # Computed in float32: right to float32's precision, so right.
+            results.append(CaseResult(case.label, True))
         elif out.status == "ok":
-            detail = sum(not r.passed for r in results) < _DETAILED_FAILURES
-            results.append(CaseResult(case.label, False, _diff_message(out.value, exp, exercise.output_names,
-                                                                       rtol, atol, detail,
-                                                                       reveal=exercise.kind == "function")))
+            if _matches(out.value, exp, *_TOL_FLOAT32):
+                results.append(CaseResult(case.label, False, "close, but equal only to about 6 significant digits"))
+                precision = True
+            else:
+                detail = sum(not r.passed for r in results) < _DETAILED_FAILURES
+                results.append(CaseResult(case.label, False, _diff_message(out.value, exp, exercise.output_names,
+                                                                           rtol, atol, detail, shown)))
             for mistake in exercise.mistakes:
-                if _matches(out.value, mistake.output(exercise, case), rtol, atol):
+                variant = mistake.output(exercise, case)
+                if _explains(out.value, variant, rtol, atol):
                     hints.append(mistake.hint)
+                    if not _constant(variant):
+                        telling.append(mistake.hint)
         else:
             results.append(CaseResult(case.label, False, out.message))
-    # Two mistakes can coincide on a case; keep the ones that explain the most failed cases.
-    best = max((hints.count(h) for h in hints), default=0)
-    hints = list(dict.fromkeys(h for h in hints if hints.count(h) == best))
+            if out.status == "error":  # a mistake that raises on this case too explains it (and tells nothing)
+                hints += [m.hint for m in exercise.mistakes if m.output(exercise, case) is None]
+    # A hint only when its mistake explains every failed case: a mistake that coincides with the answer on some
+    # cases only (layer norm's m - 1 and batch norm's axis on a square batch) would send the student the wrong
+    # way. A mistake whose output is constant on a case (the wrong axis on one feature gives all zeros) explains
+    # that case but tells nothing, so at least one failed case must match a non-constant output of it.
+    failed = sum(not r.passed for r in results)
+    hints = [h for h in dict.fromkeys(hints) if hints.count(h) == failed and h in telling]
+    if precision and not hints:
+        hints.append(_PRECISION_HINT)
     score = sum(r.passed for r in results)
     status = "passed" if score == max_score else "failed"
     if score == 0 and all(o.status not in ("ok",) for o in outcomes):
         status = "error"
     return CheckResult(exercise.id, score, max_score, status, tuple(results), tuple(hints),
-                       _report(exercise, score, max_score, results, hints))
+                       _report(exercise, score, max_score, results, hints, hidden))
 
 
-def _report(exercise, score, max_score, results, hints):
+def _report(exercise, score, max_score, results, hints, hidden=False):
     if exercise.kind == "value":
         head = f"{exercise.id}: correct (score {score}/{max_score})." if score == max_score else \
             f"{exercise.id}: not correct yet (score {score}/{max_score})."
@@ -131,7 +193,11 @@ def _report(exercise, score, max_score, results, hints):
             elif r.message not in shown:
                 shown.add(r.message)
                 lines.append(f"- cases {', '.join(same)}: {r.message}")
-        lines.append(f'(The inputs of case k: bnlib.exercises.get_case("{exercise.id}", k).)')
+        if hidden:
+            lines.append("(Hidden cases: their inputs and expected values are not shown; the public check's "
+                         "cases and the hints above are there to debug with.)")
+        else:
+            lines.append(f'(The inputs of case k: bnlib.exercises.get_case("{exercise.id}", k).)')
     for h in hints:
         lines.append(f"Hint: {h}")
     return "\n".join(lines)

@@ -2,10 +2,11 @@
 
 A SUBMISSION is a notebook (one student) or a folder: each notebook and each sub-folder inside it is
 one student's submission (a sub-folder's notebooks are graded together). The command writes
-``DIR/grades.csv`` (one row per submission, one column per exercise, and the total) and
-``DIR/<submission>/results.json`` in Gradescope's format, prints a summary table on stdout and its
-progress on stderr. Points: 2 per function exercise (times the fraction of hidden cases passed),
-1 per value exercise.
+``DIR/grades.csv`` (one row per submission, one column per exercise of the assignment, the total and a
+status), ``DIR/<submission>/results.json`` in Gradescope's format, ``DIR/students.csv`` (ids back to
+names) and ``DIR/assignment.toml`` (the seed used), prints a summary table on stdout and its progress on
+stderr. Points: those of the assignment file (default 2 per function exercise, times the fraction of
+hidden cases passed, and 1 per value exercise).
 
 Trust model: nothing a notebook prints, stores or computes about itself is believed
 --------------------------------------------------------------------------------------
@@ -14,8 +15,9 @@ Processes (one *worker* per submission, run in parallel; each is a fresh ``pytho
 * The **main process** reads every submission's bytes up front (a hostile notebook running later
   cannot alter another's file), starts the workers in their own sessions with a wall-clock limit and
   kills each worker's process group when it ends; it validates what a worker returns (scores within
-  bounds) and writes every output file itself, atomically (temp file + ``os.replace``) and only
-  after all workers have finished, so files a notebook wrote into ``DIR`` are overwritten.
+  bounds) and writes every output file itself, atomically (temp file + ``os.replace``), as each
+  submission finishes and once more at the end; a worker that crashes is run once more, then its
+  submission is marked "regrade".
 * The **worker** (trusted code only) finds the answer cells by their first line ``# ANSWER: <id>``,
   builds the hidden cases from a secret seed (never passed to any process that runs student code,
   not even on a command line), computes the expected outputs with bnlib's reference
@@ -38,16 +40,29 @@ Processes (one *worker* per submission, run in parallel; each is a fresh ``pytho
   worker; an answer cell's value is read before any later cell runs, so a correct answer that ran
   before the sabotage keeps its points, and a child that dies loses only what it had not yet sent.
 
-Limits, stated honestly: student code runs as the grading user. The limits and process isolation
-stop mistakes and the hostile behaviours listed in the tests (hangs, memory exhaustion, exits,
-monkeypatching, fake output, file tampering, calling bnlib's reference), not a determined attacker
-with code execution as that user (who could, e.g., read the worker's memory or copy the reference's
-source, which stays visible in the submission for the instructor to see). Grade untrusted
-submissions inside a container or as an unprivileged user.
+Isolation (bubblewrap): every sandbox child, the only process that runs student code, runs under Debian's
+``bwrap`` (:func:`~bnlib.grading.processes.isolated_command`): its own PID, network (none), IPC, mount, UTS and
+user namespaces, its own /proc, a private /tmp, a new session, killed with its parent; only the system's
+folders, the Python environment and the bnlib package are visible, read-only, and only its scratch folder is
+writable. The worker, the main process, their pipes, the submissions, the output folder and every other
+student's files do not exist in there, and a forked or ``setsid`` process dies with the sandbox's PID
+namespace. Where bubblewrap cannot isolate, grading refuses to run unless ``--unsafe`` (not for credit).
+
+Each submission's worker and everything it starts share one memory and one process-count cap
+(:class:`~bnlib.grading.processes.SubmissionCgroup`, cgroup v1, nested under the grader's own groups) and
+are all killed when it is done; without writable controllers only the per-process ``RLIMIT_DATA`` applies
+(the grader says so).
+
+Limits, stated honestly: bnlib's reference implementations are blocked by the profile hook and blockers
+inside the child, not yet made unimportable (a determined answer can still read their source inside its
+sandbox, which only gains it its own exercises' points: the source stays in the notebook for the
+instructor to see).
 
 The package: ``cli`` (the command and the main process), ``writers`` (points, results.json, the
 gradebook), ``worker``, ``sandbox``, ``transport`` (numbers as plain JSON), ``processes`` (isolated
-interpreters, limits), and ``contract``, the notebook contract (answer cells, check cells, solutions)
+interpreters, bubblewrap, limits), ``assignment`` (the assignment file: columns, points, secret seed),
+``autograder`` (Gradescope's zip: ``python -m bnlib.grading autograder --assignment FILE --out ZIP``),
+and ``contract``, the notebook contract (answer cells, check cells, solutions)
 that the tests, the benchmark and the tools read as well.
 """
 

@@ -2,8 +2,8 @@
 
 A chapter notebook (JSON, read without nbformat, which is not a runtime dependency) carries its exercises as:
 
-* an **answer cell**: a code cell whose first line is ``# ANSWER: <id>`` and which defines ``<id>``
-  (a function or a value); the student replaces the stub below that line;
+* an **answer cell**: a code cell whose first line (after blank and comment lines) is ``# ANSWER: <id>``
+  and which defines ``<id>`` (a function or a value); the student replaces the stub below that line;
 * a **check cell**: exactly ``check("<id>", <id>)`` (:func:`check_source`), after the answer cell;
 * a **solution**: a markdown cell with a ``{solution}`` dropdown after the answer cell whose fenced
   python code defines ``<id>`` (:func:`solution_for`); the book hides it, the student edition drops it.
@@ -27,7 +27,9 @@ __all__ = [
     "answer_id",
     "cell_source",
     "check_source",
+    "graded_answers",
     "import_statements",
+    "is_stub",
     "parse_notebook",
     "solution_for",
     "solved",
@@ -69,17 +71,61 @@ def parse_notebook(data):
 
 
 def answer_id(cell):
-    """The exercise id if ``cell`` is an answer cell (a code cell starting ``# ANSWER: <id>``), else None."""
+    """The exercise id if ``cell`` is an answer cell, else None.
+
+    An answer cell is a code cell whose first line of code-or-comment that is not blank is ``# ANSWER: <id>``,
+    after any blank lines and other comment lines (a student's note above it does not hide the answer).
+    """
     if cell.get("cell_type") != "code":
         return None
-    match = ANSWER_RE.match(cell_source(cell).split("\n", 1)[0].strip())
-    return match.group(1) if match else None
+    for line in cell_source(cell).split("\n"):
+        line = line.strip()
+        match = ANSWER_RE.match(line)
+        if match:
+            return match.group(1)
+        if line and not line.startswith("#"):
+            return None
+    return None
+
+
+def is_stub(answer):
+    """True if an :class:`AnswerCell` is an unmodified stub: only ``def <id>(...): raise NotImplementedError``
+    (a docstring and comments allowed) or ``<id> = None``."""
+    try:
+        body = ast.parse(strip_magics(answer.source)).body
+    except (SyntaxError, ValueError):
+        return False
+    if len(body) != 1:
+        return False
+    node = body[0]
+    if isinstance(node, ast.Assign):
+        return ([ast.unparse(t) for t in node.targets] == [answer.exercise_id]
+                and isinstance(node.value, ast.Constant) and node.value.value is None)
+    if isinstance(node, ast.FunctionDef) and node.name == answer.exercise_id:
+        statements = [b for b in node.body if not (isinstance(b, ast.Expr) and isinstance(b.value, ast.Constant))]
+        if len(statements) == 1 and isinstance(statements[0], ast.Raise) and statements[0].exc is not None:
+            exc = statements[0].exc
+            name = exc.func if isinstance(exc, ast.Call) else exc
+            return isinstance(name, ast.Name) and name.id == "NotImplementedError"
+    return False
 
 
 def answer_cells(nb):
-    """The code cells whose first line is ``# ANSWER: <id>``, in notebook order."""
+    """The answer cells (see :func:`answer_id`), in notebook order."""
     return [AnswerCell(exercise_id, i, cell_source(cell)) for i, cell in enumerate(nb["cells"])
             if (exercise_id := answer_id(cell)) is not None]
+
+
+def graded_answers(answers):
+    """The answer cells that count: for each exercise answered more than once in a notebook, the last cell
+    that is not an unmodified stub (a leftover stub copy below a real answer does not undo it); every other
+    cell of that exercise is dropped. A notebook with only stubs for an exercise keeps its last stub."""
+    keep = {}
+    for a in answers:
+        if a.exercise_id not in keep or not is_stub(a) or is_stub(keep[a.exercise_id]):
+            keep[a.exercise_id] = a
+    chosen = {a.index for a in keep.values()}
+    return [a for a in answers if a.index in chosen]
 
 
 def check_source(exercise_id):

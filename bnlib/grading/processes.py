@@ -1,10 +1,18 @@
 """Process helpers of the grader: a fresh isolated interpreter, resource limits, killing a process group."""
 
+import functools
 import os
+import shutil
 import signal
+import subprocess
 import sys
+import time
 
-__all__ = ["kill_group", "python_command", "set_limits"]
+__all__ = ["INSTALL_HINT", "SubmissionCgroup", "cgroup_problem", "isolated_command", "isolation_problem", "kill_group",
+           "python_command", "set_limits"]
+
+INSTALL_HINT = ("install bubblewrap (Debian: apt-get install -y bubblewrap) on a machine where it may create "
+                "namespaces, or pass --unsafe to grade without isolation (not for credit)")
 
 # The folder that holds the bnlib package: every child finds bnlib there, not on its own sys.path.
 _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -38,3 +46,135 @@ def python_command(entry):
     # -I: no user site, no PYTHON* variables, no current directory on sys.path (a notebook may write
     # a numpy.py into its working directory); bnlib is found from its own location.
     return [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {_ROOT!r}); {entry}"]
+
+
+def _bwrap_args(scratch):
+    """bubblewrap's arguments for a process that runs student code, ``scratch`` its only writable folder.
+
+    New namespaces for everything (PID, network off, IPC, mount, UTS, user, cgroup), its own /proc, a private
+    /tmp, a new session (no terminal to inject into), killed with its parent. Only the system's folders, the
+    Python environment and the bnlib package are visible, read-only: the submissions, the grader's output
+    folder and working files, other students' files and the rest of the course checkout do not exist there.
+    """
+    args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--proc", "/proc", "--dev", "/dev",
+            "--tmpfs", "/tmp"]
+    for path in ("/usr", "/etc", "/lib", "/lib64", "/lib32", "/bin", "/sbin"):
+        if os.path.islink(path):
+            args += ["--symlink", os.readlink(path), path]
+        elif os.path.isdir(path):
+            args += ["--ro-bind", path, path]
+    seen = set()
+    for path in (sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable)),
+                 os.path.join(_ROOT, "bnlib")):
+        path = os.path.realpath(path)
+        if path not in seen and not path.startswith(("/usr/", "/etc/")):
+            seen.add(path)
+            args += ["--ro-bind", path, path]
+    if sys.prefix != os.path.realpath(sys.prefix):
+        args += ["--ro-bind", os.path.realpath(sys.prefix), sys.prefix]
+    args += ["--bind", scratch, scratch, "--chdir", scratch, "--setenv", "HOME", scratch, "--setenv", "TMPDIR", "/tmp"]
+    return args
+
+
+def isolated_command(command, scratch):
+    """``command`` run inside bubblewrap (see :func:`_bwrap_args`), ``scratch`` its only writable folder."""
+    return _bwrap_args(scratch) + ["--"] + list(command)
+
+
+@functools.cache
+def isolation_problem():
+    """None if bubblewrap can isolate a Python child here, else why not (for the error message)."""
+    if shutil.which("bwrap") is None:
+        return "bubblewrap (bwrap) is not installed"
+    scratch = os.path.realpath(os.environ.get("TMPDIR", "/tmp"))
+    probe = isolated_command(python_command("import numpy, bnlib.exercises.model; print('ok')"), scratch)
+    try:
+        proc = subprocess.run(probe, capture_output=True, text=True, timeout=60)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"bubblewrap could not start ({exc})"
+    if proc.returncode != 0 or proc.stdout.strip() != "ok":
+        return f"bubblewrap cannot create namespaces here ({proc.stderr.strip()[:200] or proc.returncode})"
+    return None
+
+
+_CGROUP_ROOT = "/sys/fs/cgroup"
+_CONTROLLERS = ("memory", "pids")
+
+
+def _own_cgroup(controller):
+    """This process's cgroup v1 folder for ``controller`` (nested groups go under it, never above)."""
+    with open("/proc/self/cgroup") as fh:
+        for line in fh:
+            _, names, path = line.rstrip("\n").split(":", 2)
+            if controller in names.split(","):
+                return os.path.join(_CGROUP_ROOT, controller, path.lstrip("/"))
+    raise OSError(f"no cgroup v1 {controller} controller")
+
+
+class SubmissionCgroup:
+    """A memory and process-count cap on everything one submission's grading starts (cgroup v1).
+
+    One group per controller (memory, pids), nested under this process's own groups so that any limit
+    already placed on the grader still applies. :meth:`add` moves the worker in before it starts anything;
+    everything it forks (sandbox children, whatever they detach) stays in the group; :meth:`close` kills every
+    process left in it and removes it. :func:`cgroup_problem` says why this is unavailable (then each process
+    keeps only its own ``RLIMIT_DATA``).
+    """
+
+    def __init__(self, memory_mb, max_processes):
+        tag = f"bnlib-grading-{os.getpid()}-{os.urandom(4).hex()}"
+        self.paths = []
+        try:
+            for controller in _CONTROLLERS:
+                path = os.path.join(_own_cgroup(controller), tag)
+                os.mkdir(path)
+                self.paths.append(path)
+            self._write("memory", "memory.limit_in_bytes", str(memory_mb * 2**20))
+            self._write("pids", "pids.max", str(max_processes))
+        except OSError:
+            self.close()
+            raise
+
+    def _write(self, controller, name, value):
+        path = next(p for p in self.paths if f"/{controller}/" in p)
+        with open(os.path.join(path, name), "w") as fh:
+            fh.write(value)
+
+    def add(self, pid):
+        """Move process ``pid`` (and so whatever it starts from now on) into the groups."""
+        for path in self.paths:
+            with open(os.path.join(path, "cgroup.procs"), "w") as fh:
+                fh.write(str(pid))
+
+    def close(self):
+        """Kill every process still in the groups, then remove them."""
+        for path in self.paths:
+            for _attempt in range(100):
+                try:
+                    with open(os.path.join(path, "cgroup.procs")) as fh:
+                        pids = [int(p) for p in fh.read().split()]
+                except OSError:
+                    break
+                if not pids:
+                    break
+                for pid in pids:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+                time.sleep(0.02)
+            try:
+                os.rmdir(path)
+            except OSError:
+                pass
+        self.paths = []
+
+
+@functools.cache
+def cgroup_problem():
+    """None if a :class:`SubmissionCgroup` can be made here, else why not (for a note to the instructor)."""
+    try:
+        SubmissionCgroup(64, 8).close()
+    except (OSError, ValueError, StopIteration) as exc:
+        return f"no writable cgroup v1 memory and pids controllers ({exc})"
+    return None

@@ -29,7 +29,7 @@ from ..exercises.runner import (
     run_value,
 )
 from .contract import strip_magics
-from .processes import kill_group, python_command
+from .processes import isolated_command, kill_group, python_command
 from .transport import MAX_JSON, decode, encode
 
 __all__ = ["EXEC_LIMIT", "run_sandbox", "sandbox_main"]
@@ -95,7 +95,7 @@ def sandbox_main(result_fd):
         except TypeError:
             outcome, value = Outcome("bad output", message="the output is not numbers"), None
         send({"kind": "case", "i": i, "status": outcome.status, "value": value, "message": outcome.message,
-              "mutated": list(outcome.mutated)})
+              "mutated": list(outcome.mutated), "low_precision": outcome.low_precision})
         if outcome.status in ("timeout", "forbidden") or (outcome.status == "not attempted" and i == 0):
             return
 
@@ -112,7 +112,8 @@ def _capture_value(exercise, ns):
         encoded = encode(outcome.value) if outcome.status == "ok" else None
     except TypeError:
         return {"kind": "value", "status": "bad output", "message": "the answer is not numbers"}
-    return {"kind": "value", "status": outcome.status, "value": encoded, "message": outcome.message}
+    return {"kind": "value", "status": outcome.status, "value": encoded, "message": outcome.message,
+            "low_precision": outcome.low_precision}
 
 
 def _block_references(exercise, ns, hits):
@@ -142,8 +143,11 @@ class _Blocked(BaseException):
     """Raised when an answer calls a forbidden reference implementation."""
 
 
-def run_sandbox(exercise, sources, imports, cases, workdir):
+def run_sandbox(exercise, sources, imports, cases, workdir, isolate=False):
     """Run the answer cells ``sources`` (and a function exercise's ``cases``) in a sandbox child.
+
+    isolate: run the child inside bubblewrap (:func:`~bnlib.grading.processes.isolated_command`), with
+    ``workdir`` its only writable folder.
 
     Returns (outcomes, ready, note): one :class:`Outcome` per case (or the value's), the child's report
     after running the answer cells (or None if it never got there), and a note on how it ended early.
@@ -152,7 +156,10 @@ def run_sandbox(exercise, sources, imports, cases, workdir):
                "cases": [[encode(a) if isinstance(a, np.ndarray) else a for a in c.args] for c in cases]}
     read_fd, write_fd = os.pipe()
     deadline = time.monotonic() + 30 + EXEC_LIMIT + len(cases) * (CASE_TIME_LIMIT + 1.0)
-    proc = subprocess.Popen(python_command(f"from bnlib.grading.sandbox import sandbox_main; sandbox_main({write_fd})"),
+    command = python_command(f"from bnlib.grading.sandbox import sandbox_main; sandbox_main({write_fd})")
+    if isolate:
+        command = isolated_command(command, os.path.realpath(workdir))
+    proc = subprocess.Popen(command,
                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             pass_fds=(write_fd,), cwd=workdir, start_new_session=True)
     os.close(write_fd)
@@ -200,11 +207,13 @@ def _parse_sandbox(lines, n_cases, note, returncode):
             elif msg.get("kind") == "value" and ready is not None and not outcomes:
                 status = msg["status"] if msg["status"] in statuses | {"function"} else "bad output"
                 value = decode(msg["value"]) if status == "ok" else None
-                outcomes.append(Outcome(status, value, str(msg.get("message", ""))[:500]))
+                outcomes.append(Outcome(status, value, str(msg.get("message", ""))[:500],
+                                        low_precision=msg.get("low_precision") is True))
             elif msg.get("kind") == "case" and msg.get("i") == len(outcomes) and msg["status"] in statuses:
                 value = decode(msg["value"]) if msg["status"] == "ok" else None
                 outcomes.append(Outcome(msg["status"], value, str(msg.get("message", ""))[:500],
-                                        tuple(str(m) for m in msg.get("mutated", []))[:10]))
+                                        tuple(str(m) for m in msg.get("mutated", []))[:10],
+                                        msg.get("low_precision") is True))
         except (ValueError, KeyError, TypeError, AttributeError):
             note = note or "the answer's process sent malformed data"
             break

@@ -15,21 +15,21 @@ import tempfile
 from ..exercises.catalogue import EXERCISES
 from ..exercises.model import N_CASES, Case
 from ..exercises.scoring import failure, forbidden, grade, not_attempted
-from .contract import answer_cells, import_statements, parse_notebook
+from .contract import answer_cells, graded_answers, import_statements, parse_notebook
 from .processes import set_limits
 from .sandbox import run_sandbox
 
 __all__ = ["grade_notebook", "worker_main"]
 
 
-def _score_function(exercise, answers, imports, seed, workdir):
+def _score_function(exercise, answers, imports, seed, workdir, isolate):
     """Hidden-case score of one function exercise -> a result dict."""
-    cases = exercise.cases(seed)
+    cases = exercise.hidden_cases(seed)
     # The answer cells up to this exercise's (last) one: earlier answers may hold helpers it uses, and a
     # later cell that misbehaves (os._exit at its top level, say) cannot take this exercise down with it.
     last = max(a.index for a in answers if a.exercise_id == exercise.id)
     sources = [(a.exercise_id, a.source) for a in answers if a.index <= last]
-    outcomes, ready, note = run_sandbox(exercise, sources, imports, cases, workdir)
+    outcomes, ready, note = run_sandbox(exercise, sources, imports, cases, workdir, isolate)
     if ready is None:
         return _result(failure(exercise, len(cases), note or "the answer cells could not be run"))
     if ready["blocked"]:
@@ -41,7 +41,7 @@ def _score_function(exercise, answers, imports, seed, workdir):
         return _result(failure(exercise, len(cases), note or "no case could be run"))
     if outcomes[0].status == "not attempted":
         return _result(not_attempted(exercise, len(cases)))
-    result = grade(exercise, cases, outcomes, [exercise.expected(c) for c in cases])
+    result = grade(exercise, cases, outcomes, [exercise.expected(c) for c in cases], hidden=True)
     report = result.report
     if any("NameError" in o.message for o in outcomes):
         report += _TIP_SELF_CONTAINED
@@ -57,11 +57,11 @@ def _result(check_result, report=None):
             "status": check_result.status, "report": report or check_result.report}
 
 
-def _score_value(exercise, answers, imports, workdir):
+def _score_value(exercise, answers, imports, workdir, isolate):
     """Score one value exercise from its answer cell, run in a sandbox child -> a result dict."""
     last = max(a.index for a in answers if a.exercise_id == exercise.id)
     sources = [(a.exercise_id, a.source) for a in answers if a.index <= last]
-    outcomes, ready, note = run_sandbox(exercise, sources, imports, [], workdir)
+    outcomes, ready, note = run_sandbox(exercise, sources, imports, [], workdir, isolate)
     if ready is None or not outcomes:
         return _result(failure(exercise, 1, note or "the answer cells could not be run"))
     if ready["blocked"]:
@@ -78,8 +78,13 @@ def _score_value(exercise, answers, imports, workdir):
     return _result(grade(exercise, [case], [outcome], [exercise.expected(case)]))
 
 
-def grade_notebook(data, seed, workdir):
+def grade_notebook(data, seed, workdir, exercises=None, answered=None, isolate=False):
     """Grade one notebook's bytes -> (results by exercise id, notes). Runs in the worker.
+
+    exercises: the assignment's exercise ids (default: all); answers to others are ignored with a note.
+    answered:  exercise id -> the notebook whose answer is graded: an answer here to one of them is a
+               duplicate, noted and not graded (one answer per exercise; the first counts, never the best).
+    isolate:   run each sandbox child inside bubblewrap (see :mod:`bnlib.grading.processes`).
 
     The answer cells are the submission: each exercise is scored in its own sandbox child that runs the
     notebook's imports and the answer cells up to that exercise's, never the rest of the chapter, so a
@@ -89,20 +94,29 @@ def grade_notebook(data, seed, workdir):
         nb = parse_notebook(data)
     except ValueError as exc:
         return {}, [str(exc)]
-    answers = answer_cells(nb)
+    answers = graded_answers(answer_cells(nb))
     notes = [f"unknown exercise id in an ANSWER line: {a.exercise_id}" for a in answers
              if a.exercise_id not in EXERCISES]
     answers = [a for a in answers if a.exercise_id in EXERCISES]
+    if exercises is not None:
+        outside = [i for i in dict.fromkeys(a.exercise_id for a in answers) if i not in exercises]
+        notes += [f"the answer to `{i}` was ignored: that exercise is not part of this assignment" for i in outside]
+    answered = answered or {}
+    duplicates = [i for i in dict.fromkeys(a.exercise_id for a in answers) if i in answered]
+    notes += [f"a second answer to `{i}` was not graded: one answer per exercise counts, the first one "
+              f"(in {answered[i]})" for i in duplicates]
+    wanted = set(EXERCISES if exercises is None else exercises) - set(answered)
     imports = import_statements(nb)
     results = {}
-    for exercise_id in dict.fromkeys(a.exercise_id for a in answers):
+    for exercise_id in dict.fromkeys(a.exercise_id for a in answers if a.exercise_id in wanted):
         exercise = EXERCISES[exercise_id]
         sandbox_dir = tempfile.mkdtemp(prefix="sandbox-", dir=workdir)
         if exercise.kind == "function":
             results[exercise_id] = _guarded(exercise, _score_function, exercise, answers, imports, seed,
-                                            sandbox_dir)
+                                            sandbox_dir, isolate)
         else:
-            results[exercise_id] = _guarded(exercise, _score_value, exercise, answers, imports, sandbox_dir)
+            results[exercise_id] = _guarded(exercise, _score_value, exercise, answers, imports, sandbox_dir,
+                                            isolate)
     return results, notes
 
 
@@ -125,14 +139,14 @@ def worker_main():
     request = json.loads(sys.stdin.read())
     set_limits(request["memory_mb"], request["timeout"] + 30)
     workdir = tempfile.mkdtemp(prefix="bnlib-grade-")
-    results, notes = {}, []
+    results, notes, answered = {}, [], {}
     try:
         for name, data_hex in request["notebooks"]:
-            found, more = grade_notebook(bytes.fromhex(data_hex), request["seed"], workdir)
+            found, more = grade_notebook(bytes.fromhex(data_hex), request["seed"], workdir, request["exercises"],
+                                         answered, request["isolate"])
             notes += [f"{name}: {n}" for n in more]
-            for exercise_id, result in found.items():
-                if exercise_id not in results or result["score"] > results[exercise_id]["score"]:
-                    results[exercise_id] = result
+            results.update(found)
+            answered.update({exercise_id: name for exercise_id in found})
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     channel.write(json.dumps({"results": results, "notes": notes}))

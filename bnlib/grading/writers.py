@@ -12,11 +12,13 @@ __all__ = ["POINTS", "atomic_write", "gradebook_csv", "gradescope_json", "points
 POINTS = {"function": 2.0, "value": 1.0}
 
 
-def points(exercise, result):
-    """The points of one exercise's result: POINTS[kind] times the fraction of cases passed, 2 decimals."""
+def points(exercise, result, worth=None):
+    """The points of one exercise's result: ``worth`` (default POINTS[kind]) times the fraction of cases
+    passed, 2 decimals."""
     if result is None:
         return 0.0
-    return round(POINTS[exercise.kind] * result["score"] / result["max"], 2)
+    worth = POINTS[exercise.kind] if worth is None else worth
+    return round(worth * result["score"] / result["max"], 2)
 
 
 def atomic_write(path, text):
@@ -33,17 +35,20 @@ def atomic_write(path, text):
         raise
 
 
-def gradescope_json(graded, columns):
-    """The results.json dict for one submission (Gradescope's autograder format)."""
+def gradescope_json(graded, worths):
+    """The results.json dict for one submission (Gradescope's autograder format).
+
+    worths: exercise id -> points, the assignment's columns in order (the denominator is their sum).
+    """
     results, notes = graded
     tests = []
-    for exercise_id in columns:
+    for exercise_id, worth in worths.items():
         exercise = EXERCISES[exercise_id]
         r = results.get(exercise_id)
         output = r["report"] if r else f"no answer cell `# ANSWER: {exercise_id}` found in this submission"
-        score = points(exercise, r)
+        score = points(exercise, r, worth)
         tests.append({"name": f"{exercise_id} (chapter {exercise.chapter}: {exercise.title})", "score": score,
-                      "max_score": POINTS[exercise.kind], "status": "passed" if r and r["score"] == r["max"]
+                      "max_score": worth, "status": "passed" if r and r["score"] == r["max"]
                       else "failed", "output": output, "visibility": "visible"})
     total = round(sum(t["score"] for t in tests), 2)
     maximum = sum(t["max_score"] for t in tests)
@@ -52,9 +57,10 @@ def gradescope_json(graded, columns):
 
 
 def gradebook_csv(rows, columns):
-    """The gradebook: one row per submission, one column per exercise, and the total."""
+    """The gradebook: one row per submission, one column per exercise, the total, and the status ("graded", or
+    "regrade" with empty scores when its grading crashed twice: never a 0 to upload by mistake)."""
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=["submission", *columns, "total"], lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=["submission", *columns, "total", "status"], lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     return buffer.getvalue()

@@ -5,7 +5,6 @@ import numpy as np
 from ...alternatives import layer_norm
 from ..model import Exercise, Mistake
 from .common import (
-    HINT_DDOF1,
     HINT_EPS_MISSING,
     HINT_EPS_OUTSIDE,
     KERAS_REF,
@@ -47,6 +46,10 @@ def _random_layer_norm(rng):
     return (f"a {shape_label(a)}, {scale_label(scale)}, eps {eps:g}",
             (a, rng.normal(1.0, 0.5, n), rng.normal(0.0, 1.0, n), eps))
 
+# Not common.HINT_DDOF1, whose fix (np.var(a, axis=0)) is batch normalization's axis.
+HINT_DDOF1_LAYER = ("your answer matches the variance divided by n - 1. Layer normalization divides by n, the number "
+                    "of features it averages over: np.var(a, axis=1, keepdims=True) with its default ddof=0.")
+
 LAYER_NORM = Exercise(
     "layer_norm", 7, "function", "Layer normalization", _ref_layer_norm, ("a", "gamma", "beta", "eps"),
     ("array",), _public_layer_norm, _random_layer_norm,
@@ -54,7 +57,7 @@ LAYER_NORM = Exercise(
         Mistake("your answer takes the statistics over the batch (axis 0): that is batch normalization. Layer "
                 "normalization averages over each example's n features: axis=1 (keepdims=True).",
                 lambda a, g, b, eps: b + g * normalized(a, eps, axis=0)),
-        Mistake(HINT_DDOF1, lambda a, g, b, eps: b + g * _ln(a, eps, ddof=1)),
+        Mistake(HINT_DDOF1_LAYER, lambda a, g, b, eps: b + g * _ln(a, eps, ddof=1)),
         Mistake(HINT_EPS_MISSING, lambda a, g, b, eps: b + g * _ln(a, 0.0)),
         Mistake(HINT_EPS_OUTSIDE, lambda a, g, b, eps: b + g * _ln(a, eps, eps_outside=True)),
     ) + affine_mistakes(_ln),
