@@ -1,4 +1,4 @@
-"""Normalizations that do not use the batch: layer, group, instance and RMS normalization (chapter 7).
+"""Normalizations that do not use the batch: layer, group, instance and RMS normalization (chapter 9).
 
 Batch normalization averages one feature over the m examples of a batch. The layers here average
 over the features (and, for images, the positions) of ONE example, so an example's output never
@@ -99,7 +99,7 @@ def layer_norm(a, gamma, beta, eps=KERAS_EPS, axis=-1):
     Returns out, a's shape: beta + gamma * (a - mu^(i)) / sqrt(sigma^2(i) + eps), float32 or float64.
     Matches ``keras.layers.LayerNormalization(axis, epsilon)`` (its default, rms_scaling=False).
     Raises ValueError if the normalized axes hold a single value (n = 1): the output would be beta.
-    Taught in chapter 7.
+    Taught in chapter 9.
     """
     arr = as_batch(a, one_dim="example")
     axes = _norm_axes(arr, axis)
@@ -148,7 +148,7 @@ def group_norm(a, groups, gamma, beta, eps=KERAS_EPS, axis=-1):
     Matches ``keras.layers.GroupNormalization(groups, axis, epsilon)``. G = 1 is layer normalization over
     (h, w, c) with per-channel gamma, beta; G = c is instance normalization.
     Raises ValueError if G does not divide c, or if a group holds a single value (output would be beta).
-    Taught in chapter 7.
+    Taught in chapter 9.
     """
     arr = as_batch(a, one_dim="example")
     ax = feature_axis(arr, axis)
@@ -167,7 +167,7 @@ def instance_norm(a, gamma, beta, eps=KERAS_EPS, axis=-1):
     Returns out, a's shape: beta_k + gamma_k * (a_{p,k}^(i) - mu_k^(i)) / sqrt(sigma^2_k^(i) + eps).
     Matches ``keras.layers.GroupNormalization(groups=-1, axis, epsilon)`` (Keras 3 has no separate layer).
     Raises ValueError for a dense (m, n) input: each (example, channel) is one value, the output would be beta.
-    Taught in chapter 7.
+    Taught in chapter 9.
     """
     arr = as_batch(a, one_dim=None)  # it needs positions besides the channels: no reshape of one vector does
     ax = feature_axis(arr, axis)
@@ -193,7 +193,7 @@ def rms_norm(a, gamma, eps=RMS_EPS, axis=-1):
     Matches ``keras.layers.RMSNormalization(axis, epsilon)``. Not ``LayerNormalization(rms_scaling=True)``:
     that deprecated option divides by sqrt(variance + eps), i.e. it subtracts the mean in the variance.
     Raises ValueError if eps = 0 and an example is all zeros (0/0).
-    Taught in chapter 7.
+    Taught in chapter 9.
     """
     arr = as_batch(a, one_dim="example")
     axes = _norm_axes(arr, axis)
@@ -224,7 +224,7 @@ def statistics_sets(method, m, c, groups=2):
     m, c:   examples and channels; every cell stands for all h*w positions of that (example, channel).
     groups: G for "group" (must divide c).
     Returns labels, (m, c) ints: cells with equal labels are averaged together, each label one mu (and var).
-    Used by :func:`bnlib.plots.plot_statistics_sets` and the table in chapter 7.
+    Used by :func:`bnlib.plots.plot_statistics_sets` and the table in chapter 9.
     """
     if method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}, got {method!r}.")

@@ -217,7 +217,7 @@ def plot_statistics_sets(ax, method, m=4, c=8, groups=2, xlabel=True):
     and variance (one RMS for "rms"). The set that holds example 0, channel 0 is drawn dark and outlined,
     and neighbouring sets alternate between two light shades, so no colour has to be told from another.
     method, m, c, groups as in :func:`bnlib.alternatives.statistics_sets`; xlabel: False leaves out the
-    channel axis label (for a panel stacked above another). Returns ax. Used in chapter 7.
+    channel axis label (for a panel stacked above another). Returns ax. Used in chapter 9.
     """
     labels = statistics_sets(method, m, c, groups=groups)
     for i in range(m):

@@ -4,7 +4,7 @@
   layer computes the same z from the same weights and inputs;
 - Sweep.models (chapter 6: weight norms in the learning-rate sweep): the very networks a direct call of
   train() produces;
-- keras_batchnorm_masked (chapter 7: padding in the statistics): the statistics derived by hand for the
+- keras_batchnorm_masked (chapter 8: padding in the statistics): the statistics derived by hand for the
   batch of sequences 1, 2, 3, 4, 5 and 2, 4 padded with zeros;
 - plot_median_band, plot_statistics_sets, use_book_style and the legend placement of the training plots
   (issue 18's readable figures).

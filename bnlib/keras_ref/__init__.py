@@ -9,7 +9,7 @@ Every function takes and returns numpy arrays; TensorFlow loads on the first cal
 - ``models`` (chapters 2-4): Dense -> BatchNormalization models, called once or trained with ``fit``.
 - ``mlp`` (chapters 5, 6): the Figure-1 network from Keras layers.
 - ``distributed``: BatchNormalization(synchronized=...) under MirroredStrategy, in a child process.
-- ``alternatives`` (chapter 7): layer, group, instance and RMS normalization.
+- ``alternatives`` (chapter 9): layer, group, instance and RMS normalization.
 """
 
 from .alternatives import keras_group_norm, keras_layer_norm, keras_rms_norm, keras_rms_norm_op

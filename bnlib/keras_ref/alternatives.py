@@ -1,4 +1,4 @@
-"""Keras's normalizations that do not use the batch: layer, group, instance and RMS normalization (chapter 7)."""
+"""Keras's normalizations that do not use the batch: layer, group, instance and RMS normalization (chapter 9)."""
 
 import warnings
 
@@ -34,9 +34,9 @@ def keras_layer_norm(a, gamma=None, beta=None, eps=KERAS_EPS, axis=-1, rms_scali
     gamma, beta: arrays spanning the normalized axes ((n,) for one axis), or None for Keras's 1 and 0.
     eps, axis: the layer's ``epsilon`` and ``axis`` (int or tuple: the axes normalized over).
     rms_scaling: Keras's deprecated option, out = x * rsqrt(var + eps) * gamma (no beta: pass None); its
-                 deprecation warning is silenced here so notebooks stay clean (chapter 7 explains it).
+                 deprecation warning is silenced here so notebooks stay clean (chapter 9 explains it).
     training: passed to the call (True/False), or None; these layers compute the same either way.
-    Returns out, a's shape. The reference for :func:`bnlib.alternatives.layer_norm` (chapter 7).
+    Returns out, a's shape. The reference for :func:`bnlib.alternatives.layer_norm` (chapter 9).
     """
     if rms_scaling and beta is not None:
         raise ValueError("LayerNormalization(rms_scaling=True) has no beta weight; pass beta=None.")
@@ -57,7 +57,7 @@ def keras_group_norm(a, groups=32, gamma=None, beta=None, eps=KERAS_EPS, axis=-1
     groups: G dividing the channels (Keras's default 32); -1 gives one group per channel (instance norm).
     gamma, beta: (c,) or None for Keras's 1 and 0;  eps, axis: ``epsilon`` and the channel ``axis``.
     training: passed to the call, or None.
-    Returns out, a's shape. The reference for ``group_norm`` and ``instance_norm`` (chapter 7).
+    Returns out, a's shape. The reference for ``group_norm`` and ``instance_norm`` (chapter 9).
     """
     k = keras()
     dtype = layer_dtype(a)
@@ -72,7 +72,7 @@ def keras_rms_norm(a, gamma=None, eps=RMS_EPS, axis=-1, training=None):
     gamma: the layer's ``scale`` ((n,) for one axis) or None for ones;  eps: ``epsilon`` (default 1e-6).
     axis:  int or tuple, the axes normalized over, which must be the LAST axes of a (see below).
     training: passed to the call, or None.
-    Returns out, a's shape. The reference for :func:`bnlib.alternatives.rms_norm` (chapter 7).
+    Returns out, a's shape. The reference for :func:`bnlib.alternatives.rms_norm` (chapter 9).
     Raises ValueError for other axes: Keras 3.15's layer multiplies its scale (ones by default) against the
     last axes whatever ``axis`` says, which gives wrong values, a wrong output shape or a shape error there.
     Use :func:`keras_rms_norm_op` (no scale) for those axes.
@@ -94,7 +94,7 @@ def keras_rms_norm_op(a, eps=RMS_EPS, axis=-1):
 
     a: batch-first numpy array (float64 stays float64, anything else float32); axis: int or tuple, any axes.
     Returns out, a's shape, without a scale: the reference for :func:`bnlib.alternatives.rms_norm` over
-    non-trailing axes, where the RMSNormalization layer misapplies its scale (chapter 7).
+    non-trailing axes, where the RMSNormalization layer misapplies its scale (chapter 9).
     """
     k = keras()
     x = np.asarray(a, dtype=layer_dtype(a))

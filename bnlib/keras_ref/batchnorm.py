@@ -135,7 +135,7 @@ def keras_batchnorm_masked(a, mask=None, gamma=None, beta=None, eps=KERAS_EPS):
     gamma, beta: (c,) or None for Keras's 1 and 0;  eps: the layer's ``epsilon``.
     Returns KerasBN. The layer is built with ``momentum=0``, so the moving statistics read back after
     the call are exactly the batch statistics the call used (moving = momentum * moving + (1 - momentum)
-    * batch): one mean and one variance per feature c, pooled over examples and time steps (chapter 7).
+    * batch): one mean and one variance per feature c, pooled over examples and time steps (chapters 8 and 9).
     """
     return keras_batchnorm(a, gamma=gamma, beta=beta, eps=eps, momentum=0.0, training=True,
                            mask=None if mask is None else np.asarray(mask, dtype=bool))

@@ -10,7 +10,7 @@ from .ch03 import BN_BACKWARD, DA_SEED
 from .ch04 import BN_INFERENCE, FOLD, UPDATE
 from .ch05 import INVARIANCE_GAP
 from .ch06 import BN_PARAM_COUNT
-from .ch07 import LAYER_NORM
+from .ch09 import LAYER_NORM
 
 __all__ = ["EXERCISES", "get_exercise"]
 

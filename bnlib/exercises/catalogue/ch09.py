@@ -1,4 +1,4 @@
-"""Chapter 7's exercise: layer normalization."""
+"""Chapter 9's exercise: layer normalization."""
 
 import numpy as np
 
@@ -51,7 +51,7 @@ HINT_DDOF1_LAYER = ("your answer matches the variance divided by n - 1. Layer no
                     "of features it averages over: np.var(a, axis=1, keepdims=True) with its default ddof=0.")
 
 LAYER_NORM = Exercise(
-    "layer_norm", 7, "function", "Layer normalization", _ref_layer_norm, ("a", "gamma", "beta", "eps"),
+    "layer_norm", 9, "function", "Layer normalization", _ref_layer_norm, ("a", "gamma", "beta", "eps"),
     ("array",), _public_layer_norm, _random_layer_norm,
     mistakes=(
         Mistake("your answer takes the statistics over the batch (axis 0): that is batch normalization. Layer "
