@@ -324,7 +324,7 @@ MISTAKES = [
                    "    return beta + gamma * ((x - mu) / np.sqrt(var + eps)).reshape(a.shape)", "ALL h*w positions"),
     ("group_norm", _GN + "    mu, var = x.mean(axis=batch, keepdims=True), x.var(axis=batch, keepdims=True)\n"
                    "    return beta + gamma * ((x - mu) / np.sqrt(var + eps)).reshape(a.shape)", "over the batch"),
-    ("group_norm", _GN + "    mu, var = x.mean(axis=example, keepdims=True), x.var(axis=example, ddof=1, keepdims=True)\n"
+    ("group_norm", _GN + "    mu, var = x.mean(example, keepdims=True), x.var(example, ddof=1, keepdims=True)\n"
                    "    return beta + gamma * ((x - mu) / np.sqrt(var + eps)).reshape(a.shape)", "ddof=0"),
     ("group_norm", _GN + "    mu, sd = x.mean(axis=example, keepdims=True), x.std(axis=example, keepdims=True)\n"
                    "    return beta + gamma * ((x - mu) / (sd + eps)).reshape(a.shape)", "outside the square root"),
