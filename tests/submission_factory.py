@@ -60,12 +60,32 @@ def fold_batchnorm(W, b, gamma, beta, moving_mean, moving_var, eps=1e-3):
 # Closed form: outputs +-2/sqrt(2 + eps) for a, +-200/sqrt(20000 + eps) for 100 a; the zeros stay 0.
 eps = 1e-3
 invariance_gap = 200 / np.sqrt(20000 + eps) - 2 / np.sqrt(2 + eps)""",
+    "inference_moments": """\
+# Closed form: after T updates the moving statistics keep 0.99^T of their initial 0 and 1.
+a, eps, kept = np.array([2.0, 0.0, 2.0, 4.0]), 1e-3, 0.99**100
+moving_mean = (1 - kept) * 2.0               # batch mean 2
+moving_var = kept * 1.0 + (1 - kept) * 2.0   # biased batch variance 2
+out = (a - moving_mean) / np.sqrt(moving_var + eps)
+inference_moments = np.array([out.mean(), out.std()])""",
     "bn_param_count": "bn_param_count = (3 * 4 * 100, 3 * 2 * 100)  # gamma, beta, moving mean, moving var",
+    "torch_to_keras": """\
+def torch_to_keras(running_mean, running_var, momentum, a):
+    keras_momentum = 1 - momentum  # PyTorch's momentum weights the new value, Keras's the old
+    mean = keras_momentum * running_mean + (1 - keras_momentum) * a.mean(axis=0)
+    var = keras_momentum * running_var + (1 - keras_momentum) * a.var(axis=0)  # biased
+    return mean, var""",
     "layer_norm": """\
 def layer_norm(a, gamma, beta, eps=1e-3):
     mu = a.mean(axis=1, keepdims=True)
     var = a.var(axis=1, keepdims=True)
     return beta + gamma * (a - mu) / np.sqrt(var + eps)""",
+    "group_norm": """\
+def group_norm(a, groups, gamma, beta, eps=1e-3):
+    m, h, w, c = a.shape
+    x = a.reshape(m, h, w, groups, c // groups)
+    mu = x.mean(axis=(1, 2, 4), keepdims=True)
+    var = x.var(axis=(1, 2, 4), keepdims=True)
+    return beta + gamma * ((x - mu) / np.sqrt(var + eps)).reshape(a.shape)""",
 }
 
 # ---- a differently written correct answer per exercise ----
@@ -143,9 +163,25 @@ def bn(z, eps=1e-3):
     return (z - z.mean(axis=0)) / np.sqrt(z.var(axis=0) + eps)
 
 invariance_gap = float(np.abs(bn(100 * a) - bn(a)).max())""",
+    "inference_moments": """\
+# Step by step, as the layer does it: 100 training calls, then one inference call.
+a = np.array([[2.0], [0.0], [2.0], [4.0]])
+moving_mean, moving_var = np.zeros(1), np.ones(1)
+for _ in range(100):
+    moving_mean = 0.99 * moving_mean + 0.01 * a.mean(axis=0)
+    moving_var = 0.99 * moving_var + 0.01 * ((a - a.mean(axis=0)) ** 2).mean(axis=0)
+out = (a - moving_mean) / np.sqrt(moving_var + 1e-3)
+inference_moments = [float(out.mean()), float(np.sqrt(((out - out.mean()) ** 2).mean()))]""",
     "bn_param_count": """\
 units, per_unit, trainable_per_unit = 100, 4, 2
 bn_param_count = [3 * units * per_unit, 3 * units * trainable_per_unit]""",
+    "torch_to_keras": """\
+def torch_to_keras(running_mean, running_var, momentum, a):
+    m = a.shape[0]
+    mu = np.sum(a, axis=0) / m
+    var = np.sum((a - mu) ** 2, axis=0) / m
+    step = momentum  # = 1 - Keras's momentum
+    return running_mean + step * (mu - running_mean), running_var + step * (var - running_var)""",
     "layer_norm": """\
 def layer_norm(a, gamma, beta, eps):
     rows = []
@@ -153,6 +189,17 @@ def layer_norm(a, gamma, beta, eps):
         mu = row.mean()
         rows.append(gamma * (row - mu) / np.sqrt(((row - mu) ** 2).mean() + eps) + beta)
     return np.array(rows)""",
+    "group_norm": """\
+def group_norm(a, groups, gamma, beta, eps):
+    out = np.empty_like(a, dtype=float)
+    size = a.shape[-1] // groups
+    for i in range(a.shape[0]):
+        for g in range(groups):
+            block = a[i, :, :, g * size:(g + 1) * size]
+            mu = block.mean()
+            sd = np.sqrt(((block - mu) ** 2).mean() + eps)
+            out[i, :, :, g * size:(g + 1) * size] = (block - mu) / sd
+    return out * gamma + beta""",
 }
 
 STUB = {
@@ -178,6 +225,16 @@ def bn_backward(dout, a, gamma, eps):
 _INF = "def bn_inference(a, moving_mean, moving_var, gamma, beta, eps):\n"
 _FOLD = "def fold_batchnorm(W, b, gamma, beta, moving_mean, moving_var, eps):\n"
 _UMS = "def update_moving_stats(moving_mean, moving_var, batch_mean, batch_var, momentum):\n"
+_T2K = "def torch_to_keras(running_mean, running_var, momentum, a):\n    mu, var = a.mean(axis=0), a.var(axis=0)\n"
+_GN = """\
+def group_norm(a, groups, gamma, beta, eps):
+    m, h, w, c = a.shape
+    x = a.reshape(m, h, w, groups, c // groups)
+    example, batch = (1, 2, 4), (0, 1, 2, 4)
+"""
+_IM = """\
+a, kept = np.array([2.0, 0.0, 2.0, 4.0]), 0.99**100
+"""
 
 MISTAKES = [
     ("standardize", "def standardize(X):\n    return (X - X.mean(axis=0)) / X.std(axis=0)", "divided by m."),
@@ -230,6 +287,27 @@ MISTAKES = [
     ("invariance_gap", "invariance_gap = 0.0  # BN(100 a) = BN(a)", "eps = 0"),
     ("bn_param_count", "bn_param_count = (600, 600)", "moving mean and moving variance"),
     ("bn_param_count", "bn_param_count = (1200, 1200)", "only gamma and beta are trainable"),
+    ("inference_moments", "inference_moments = [0.0, np.sqrt(2 / 2.001)]  # pinned", "training mode gives"),
+    ("inference_moments", _IM + "mean, var = (1 - kept) * 2.0, kept + (1 - kept) * 8 / 3\n"
+                          "out = (a - mean) / np.sqrt(var + 1e-3)\ninference_moments = [out.mean(), out.std()]",
+     "divided by m - 1"),
+    ("inference_moments", _IM + "mean, var = 0.01 * 2.0, 0.99 + 0.01 * 2.0\n"
+                          "out = (a - mean) / np.sqrt(var + 1e-3)\ninference_moments = [out.mean(), out.std()]",
+     "updates the moving statistics once"),
+    ("inference_moments", _IM + "mean, var = (1 - kept) * 2.0, (1 - kept) * 2.0\n"
+                          "out = (a - mean) / np.sqrt(var + 1e-3)\ninference_moments = [out.mean(), out.std()]",
+     "starts at 0"),
+    ("inference_moments", _IM + "mean, var = (1 - kept) * 2.0, kept + (1 - kept) * 2.0\n"
+                          "out = (a - mean) / np.sqrt(var + 1e-3)\n"
+                          "inference_moments = [out.mean(), out.std(ddof=1)]", "np.std's default"),
+    ("torch_to_keras", _T2K + "    return (momentum * running_mean + (1 - momentum) * mu,\n"
+                       "            momentum * running_var + (1 - momentum) * var)", "1 - momentum_torch"),
+    ("torch_to_keras", _T2K + "    m = a.shape[0]\n    return ((1 - momentum) * running_mean + momentum * mu,\n"
+                       "            (1 - momentum) * running_var + momentum * var * m / (m - 1))",
+     "that is PyTorch's update"),
+    ("torch_to_keras", _T2K + "    m = a.shape[0]\n    return ((1 - momentum) * running_mean + momentum * mu,\n"
+                       "            (1 - momentum) * running_var * (m - 1) / m + momentum * var)", "as it is"),
+    ("torch_to_keras", _T2K + "    return running_mean, running_var", "a training call updates them"),
     ("layer_norm", "def layer_norm(a, gamma, beta, eps):\n    mu = a.mean(axis=0)\n"
                    "    return beta + gamma * (a - mu) / np.sqrt(a.var(axis=0) + eps)", "that is batch normalization"),
     ("layer_norm", _LN + "    return beta + gamma * (a - mu) / np.sqrt(a.var(axis=1, ddof=1, keepdims=True) + eps)",
@@ -238,6 +316,18 @@ MISTAKES = [
      "outside the square root"),
     ("layer_norm", _LN + "    return gamma + beta * (a - mu) / np.sqrt(a.var(axis=1, keepdims=True) + eps)",
      "swapped"),
+    ("group_norm", "def group_norm(a, groups, gamma, beta, eps):\n    m, h, w, c = a.shape\n"
+                   "    x = a.reshape(m, h, w, c // groups, groups)\n"
+                   "    mu, var = x.mean(axis=(1, 2, 3), keepdims=True), x.var(axis=(1, 2, 3), keepdims=True)\n"
+                   "    return beta + gamma * ((x - mu) / np.sqrt(var + eps)).reshape(a.shape)", "k % groups"),
+    ("group_norm", _GN + "    mu, var = x.mean(axis=4, keepdims=True), x.var(axis=4, keepdims=True)\n"
+                   "    return beta + gamma * ((x - mu) / np.sqrt(var + eps)).reshape(a.shape)", "ALL h*w positions"),
+    ("group_norm", _GN + "    mu, var = x.mean(axis=batch, keepdims=True), x.var(axis=batch, keepdims=True)\n"
+                   "    return beta + gamma * ((x - mu) / np.sqrt(var + eps)).reshape(a.shape)", "over the batch"),
+    ("group_norm", _GN + "    mu, var = x.mean(example, keepdims=True), x.var(example, ddof=1, keepdims=True)\n"
+                   "    return beta + gamma * ((x - mu) / np.sqrt(var + eps)).reshape(a.shape)", "ddof=0"),
+    ("group_norm", _GN + "    mu, sd = x.mean(axis=example, keepdims=True), x.std(axis=example, keepdims=True)\n"
+                   "    return beta + gamma * ((x - mu) / (sd + eps)).reshape(a.shape)", "outside the square root"),
 ]
 
 # ---- answers that call bnlib's reference instead of answering ----
@@ -259,6 +349,11 @@ REFERENCE_CALLERS = {
                       "    return f(W, b, gamma, beta, moving_mean, moving_var, eps)",
     "layer_norm": "import importlib\n\ndef layer_norm(a, gamma, beta, eps):\n"
                   "    return importlib.import_module('bnlib.alternatives').layer_norm(a, gamma, beta, eps)",
+    "torch_to_keras": "import bnlib\n\ndef torch_to_keras(running_mean, running_var, momentum, a):\n"
+                      "    return bnlib.update_moving_stats(running_mean, running_var, a.mean(0), a.var(0),\n"
+                      "                                     1 - momentum)",
+    "group_norm": "from bnlib import group_norm as gn\n\ndef group_norm(a, groups, gamma, beta, eps):\n"
+                  "    return gn(a, groups, gamma, beta, eps)",
 }
 
 

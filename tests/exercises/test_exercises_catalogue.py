@@ -31,7 +31,7 @@ def answer(exercise_id, source):
 def test_the_catalogue_is_the_briefs():
     assert exercise_ids() == ["standardize", "condition_number", "bn_forward", "spread", "bn_backward", "da_seed",
                               "update_moving_stats", "bn_inference", "fold_batchnorm", "invariance_gap",
-                              "bn_param_count", "layer_norm"]
+                              "inference_moments", "bn_param_count", "torch_to_keras", "layer_norm", "group_norm"]
     assert set(CORRECT) == set(ALTERNATIVE) == set(EXERCISES)
 
 
@@ -76,7 +76,8 @@ def test_the_briefs_mistakes_all_have_a_hint():
         assert phrase in hints, phrase
 
 
-@pytest.mark.parametrize("exercise_id", ["bn_forward", "bn_backward", "layer_norm", "fold_batchnorm"])
+@pytest.mark.parametrize("exercise_id", ["bn_forward", "bn_backward", "layer_norm", "fold_batchnorm",
+                                         "torch_to_keras", "group_norm"])
 def test_hard_coded_public_answers_fail_the_randomized_cases(exercise_id):
     right = answer(exercise_id, CORRECT[exercise_id])
     n = N_CASES
@@ -107,6 +108,48 @@ def test_value_exercises_match_independent_derivations():
     assert values["spread"] == pytest.approx(4.0, rel=1e-12)
     assert values["da_seed"] == pytest.approx(2.0 / np.sqrt(2.001) * 0.75, rel=1e-9)
     assert values["invariance_gap"] == pytest.approx(200 / np.sqrt(20000.001) - 2 / np.sqrt(2.001), rel=1e-6)
+    # 100 updates keep 0.99^100 of the initial moving statistics 0 and 1; the batch has mean 2, variance 2.
+    kept = 0.99**100
+    scale = np.sqrt(kept + 2 * (1 - kept) + 1e-3)
+    moments = EXERCISES["inference_moments"].expected(Case("", (), True))
+    assert moments == pytest.approx([2 * kept / scale, np.sqrt(2) / scale], rel=1e-9)
+
+
+@pytest.mark.keras
+def test_inference_moments_match_keras():
+    """A fresh Keras BatchNormalization: 100 training calls on the notes' batch, then one inference call."""
+    from bnlib.keras_ref import keras_batchnorm, keras_batchnorm_steps
+
+    a = np.array([[2.0], [0.0], [2.0], [4.0]])
+    trained = keras_batchnorm_steps([a] * 100)[-1]
+    out = keras_batchnorm(a, moving_mean=trained.moving_mean, moving_var=trained.moving_variance,
+                          training=False).out
+    assert check("inference_moments", np.array([out.mean(), out.std()])).passed
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("case", range(1, N_CASES + 1))
+def test_torch_to_keras_matches_keras(case):
+    """Keras's layer loaded with the running statistics, momentum 1 - momentum_torch, one training call."""
+    from bnlib.keras_ref import keras_batchnorm
+
+    args = get_case("torch_to_keras", case)
+    layer = keras_batchnorm(args["a"], moving_mean=args["running_mean"], moving_var=args["running_var"],
+                            momentum=1 - args["momentum"], training=True)
+    expected = EXERCISES["torch_to_keras"].expected(Case("", tuple(args.values()), True))
+    np.testing.assert_allclose(layer.moving_mean, expected[0], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(layer.moving_variance, expected[1], rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.keras
+@pytest.mark.parametrize("case", range(1, N_CASES + 1))
+def test_group_norm_cases_match_keras(case):
+    from bnlib.keras_ref import keras_group_norm
+
+    args = get_case("group_norm", case)
+    expected = EXERCISES["group_norm"].expected(Case("", tuple(args.values()), True))
+    keras_out = keras_group_norm(args["a"], args["groups"], args["gamma"], args["beta"], eps=args["eps"])
+    np.testing.assert_allclose(keras_out, expected, rtol=1e-8, atol=1e-9)
 
 
 @pytest.mark.keras
