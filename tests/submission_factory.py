@@ -60,6 +60,14 @@ def fold_batchnorm(W, b, gamma, beta, moving_mean, moving_var, eps=1e-3):
 # Closed form: outputs +-2/sqrt(2 + eps) for a, +-200/sqrt(20000 + eps) for 100 a; the zeros stay 0.
 eps = 1e-3
 invariance_gap = 200 / np.sqrt(20000 + eps) - 2 / np.sqrt(2 + eps)""",
+    "variance_shift": """\
+def variance_shift(mean, var, p):
+    train_var = (var + mean**2) / (1 - p) - mean**2  # E[y^2] - E[y]^2 with y = x * keep / (1 - p)
+    return var / train_var""",
+    "decayed_sgd_step": """\
+def decayed_sgd_step(W, gamma, beta, dW, dgamma, dbeta, lr, weight_decay):
+    return W - lr * (dW + weight_decay * W), gamma - lr * dgamma, beta - lr * dbeta""",
+    "batch_noise": "batch_noise = np.sqrt((1 + 2.0**2 / 2) / 32)  # (1 + u^2 (kurtosis - 1) / 4) / m",
     "bn_param_count": "bn_param_count = (3 * 4 * 100, 3 * 2 * 100)  # gamma, beta, moving mean, moving var",
     "layer_norm": """\
 def layer_norm(a, gamma, beta, eps=1e-3):
@@ -143,6 +151,20 @@ def bn(z, eps=1e-3):
     return (z - z.mean(axis=0)) / np.sqrt(z.var(axis=0) + eps)
 
 invariance_gap = float(np.abs(bn(100 * a) - bn(a)).max())""",
+    "variance_shift": """\
+def variance_shift(mean, var, p):
+    q = 1.0 - p  # keep probability
+    return q * var / (var + p * mean * mean)""",
+    "decayed_sgd_step": """\
+def decayed_sgd_step(W, gamma, beta, dW, dgamma, dbeta, lr, weight_decay):
+    shrunk = (1.0 - lr * weight_decay) * W
+    return shrunk - lr * dW, gamma - lr * dgamma, beta - lr * dbeta""",
+    "batch_noise": """\
+z, w = np.polynomial.hermite_e.hermegauss(8)  # exact Gaussian moments up to order 15
+w = w / w.sum()
+u, m = 2.0, 32
+var_mu, var_v, cov = 1 / m, (np.sum(w * z**4) - 1) / m, np.sum(w * z**3) / m
+batch_noise = float(np.sqrt(var_mu + u**2 / 4 * var_v + u * cov))""",
     "bn_param_count": """\
 units, per_unit, trainable_per_unit = 100, 4, 2
 bn_param_count = [3 * units * per_unit, 3 * units * trainable_per_unit]""",
@@ -177,6 +199,8 @@ def bn_backward(dout, a, gamma, eps):
 """
 _INF = "def bn_inference(a, moving_mean, moving_var, gamma, beta, eps):\n"
 _FOLD = "def fold_batchnorm(W, b, gamma, beta, moving_mean, moving_var, eps):\n"
+_VS = "def variance_shift(mean, var, p):\n"
+_DSS = "def decayed_sgd_step(W, gamma, beta, dW, dgamma, dbeta, lr, weight_decay):\n"
 _UMS = "def update_moving_stats(moving_mean, moving_var, batch_mean, batch_var, momentum):\n"
 
 MISTAKES = [
@@ -230,6 +254,19 @@ MISTAKES = [
     ("invariance_gap", "invariance_gap = 0.0  # BN(100 a) = BN(a)", "eps = 0"),
     ("bn_param_count", "bn_param_count = (600, 600)", "moving mean and moving variance"),
     ("bn_param_count", "bn_param_count = (1200, 1200)", "only gamma and beta are trainable"),
+    ("variance_shift", _VS + "    return np.full_like(var, 1 - p)", "only for a zero-mean unit"),
+    ("variance_shift", _VS + "    return (var + mean**2) / (1 - p) / var - mean**2 / var", "training / inference"),
+    ("variance_shift", _VS + "    return var / (var / p + mean**2 * (1 - p) / p)", "swaps p and 1 - p"),
+    ("variance_shift", _VS + "    return var / ((var + mean**2) / (1 - p))", "subtract the squared mean"),
+    ("decayed_sgd_step", _DSS + "    decay = 1 - lr * weight_decay\n"
+                         "    return decay * W - lr * dW, decay * gamma - lr * dgamma, decay * beta - lr * dbeta",
+     "still decays gamma and beta"),
+    ("decayed_sgd_step", _DSS + "    return W - lr * dW - weight_decay * W, gamma - lr * dgamma, beta - lr * dbeta",
+     "not multiplied by the learning rate"),
+    ("decayed_sgd_step", _DSS + "    return W - lr * (dW - weight_decay * W), gamma - lr * dgamma, beta - lr * dbeta",
+     "wrong sign"),
+    ("batch_noise", "batch_noise = 1 / np.sqrt(32)", "noise of the batch mean alone"),
+    ("batch_noise", "batch_noise = np.sqrt((1 + 2.0**2) / 32)", "not u^2"),
     ("layer_norm", "def layer_norm(a, gamma, beta, eps):\n    mu = a.mean(axis=0)\n"
                    "    return beta + gamma * (a - mu) / np.sqrt(a.var(axis=0) + eps)", "that is batch normalization"),
     ("layer_norm", _LN + "    return beta + gamma * (a - mu) / np.sqrt(a.var(axis=1, ddof=1, keepdims=True) + eps)",

@@ -31,7 +31,8 @@ def answer(exercise_id, source):
 def test_the_catalogue_is_the_briefs():
     assert exercise_ids() == ["standardize", "condition_number", "bn_forward", "spread", "bn_backward", "da_seed",
                               "update_moving_stats", "bn_inference", "fold_batchnorm", "invariance_gap",
-                              "bn_param_count", "layer_norm"]
+                              "bn_param_count", "variance_shift", "decayed_sgd_step", "batch_noise",
+                              "layer_norm"]
     assert set(CORRECT) == set(ALTERNATIVE) == set(EXERCISES)
 
 
@@ -107,6 +108,7 @@ def test_value_exercises_match_independent_derivations():
     assert values["spread"] == pytest.approx(4.0, rel=1e-12)
     assert values["da_seed"] == pytest.approx(2.0 / np.sqrt(2.001) * 0.75, rel=1e-9)
     assert values["invariance_gap"] == pytest.approx(200 / np.sqrt(20000.001) - 2 / np.sqrt(2.001), rel=1e-6)
+    assert values["batch_noise"] == pytest.approx(np.sqrt(3 / 32), rel=1e-12)  # (1 + u^2 / 2) / m, u = 2, m = 32
 
 
 @pytest.mark.keras
