@@ -152,7 +152,7 @@ def keras_residual_digits(X_train, y_train, X_test, y_test, zero_gamma, epochs=3
     zero_gamma: True initializes gamma = 0 in the block's last BN (Goyal et al. 2017), False gamma = 1.
     momentum: every BN layer's momentum (0.9: a short run's moving statistics settle within an epoch).
     The model: Conv2D(filters) -> BN -> ReLU, then one residual block
-    x + BN(Conv2D(ReLU(BN(Conv2D(x))))) -> ReLU, then global average pooling -> Dense(10).
+    x + BN(Conv2D(ReLU(BN(Conv2D(x))))) -> ReLU, then Flatten -> Dense(10).
     With gamma = 0 the block's residual branch outputs beta = 0, so the block starts as the identity
     on its (non-negative) input. ``fit`` shuffles with the seeded generator.
     Returns :class:`KerasResidualRun`.
@@ -174,7 +174,7 @@ def keras_residual_digits(X_train, y_train, X_test, y_test, zero_gamma, epochs=3
     last_bn = L.BatchNormalization(momentum=momentum, gamma_initializer="zeros" if zero_gamma else "ones")
     x = L.ReLU()(L.Add()([block_in, last_bn(conv()(h))]))
     probe = k.Model(inp, [block_in, x])
-    logits = L.Dense(10)(L.GlobalAveragePooling2D()(x))
+    logits = L.Dense(10)(L.Flatten()(x))
     model = k.Model(inp, logits)
     b_in, b_out = (t.numpy() for t in probe(tf.constant(X_train), training=True))
     gap = float(np.max(np.abs(b_out - b_in)))
