@@ -75,8 +75,9 @@ def _step_variant(decay_affine=False, lr_on_decay=True, sign=1.0):
 def _public_decayed_step():
     W = np.array([[1.0, -2.0], [0.5, 3.0]])
     return [
-        ("W 2x2, lr 0.1, decay 0.5", (W, np.array([1.0, 2.0]), np.array([0.0, -1.0]), np.array([[0.1, 0.2], [0.0, -0.3]]),
-                                      np.array([0.5, -0.5]), np.array([1.0, 0.0]), 0.1, 0.5)),
+        ("W 2x2, lr 0.1, decay 0.5", (W, np.array([1.0, 2.0]), np.array([0.0, -1.0]),
+                                      np.array([[0.1, 0.2], [0.0, -0.3]]), np.array([0.5, -0.5]),
+                                      np.array([1.0, 0.0]), 0.1, 0.5)),
         ("W 3x1, no decay", (np.array([[1.0], [2.0], [-1.0]]), np.array([1.5]), np.array([0.2]),
                              np.array([[0.3], [0.0], [1.0]]), np.array([0.1]), np.array([-0.2]), 0.5, 0.0)),
     ]
