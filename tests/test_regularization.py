@@ -85,6 +85,25 @@ def test_dropout_scaling_matches_keras_dropout():
     assert ours.dtype == np.float32
 
 
+@pytest.mark.keras
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(p=st.sampled_from([0.1, 0.25, 0.5, 0.8]), m=st.integers(50, 200), n=st.integers(1, 8),
+       seed=st.integers(0, 2**16))
+def test_property_dropout_keeps_and_scales_as_keras_dropout(p, m, n, seed):
+    k = keras()
+    a = np.random.default_rng(seed).uniform(1.0, 2.0, size=(m, n)).astype("float32")  # never 0
+    ref = np.asarray(k.layers.Dropout(p, seed=seed)(a, training=True))
+    ours, mask = dropout_forward(a, p, seed=seed)
+    for out, kept in ((ref, ref != 0), (ours, mask)):
+        np.testing.assert_allclose(out[kept], a[kept] / (1 - p), rtol=1e-6)
+        assert np.all(out[~kept] == 0)
+    # both keep a share 1 - p: binomial counts within 5 standard deviations of each other
+    sd = np.sqrt(2 * m * n * p * (1 - p))
+    assert abs(int(mask.sum()) - int((ref != 0).sum())) <= 5 * sd
+    np.testing.assert_array_equal(np.asarray(k.layers.Dropout(p)(a, training=False)),
+                                  dropout_forward(a, p, training=False)[0])
+
+
 @pytest.mark.parametrize(("mean", "var", "p"), [(0.0, 1.0, 0.5), (1.0, 1.0, 0.5), (-2.0, 0.5, 0.2)])
 def test_variance_shift_matches_monte_carlo(mean, var, p):
     rng = np.random.default_rng(4)
