@@ -12,7 +12,8 @@ and ``compare`` checks one against the other.
 - ``layer``, ``conventions``, ``folding`` (4): moving statistics and the thin ``BatchNorm`` layer, the
   Keras/PyTorch/paper conventions, folding into a Dense layer.
 - ``data``, ``nn/`` (5, 6): offline digits data, and the numpy network with its trainer and experiments.
-- ``alternatives`` (7): layer, group, instance and RMS normalization.
+- ``regularization`` (7): batch noise, inverted dropout and its variance shift, weight decay.
+- ``alternatives`` (9): layer, group, instance and RMS normalization.
 - ``renorm``, ``ghost``, ``sync`` (small, large and distributed batches): batch renormalization, ghost
   batch normalization, per-replica statistics combined exactly. Masks and mixed precision are
   arguments of ``batchnorm``; folding into Conv2D is ``folding``'s.
@@ -32,7 +33,16 @@ from .batchnorm import BNCache, batchnorm_forward, batchnorm_inference
 from .compare import compare
 from .conventions import keras_moving_stats, paper_population_stats, torch_running_stats, torch_update_running_stats
 from .data import Dataset, load_dataset, load_digits, load_mnist, train_test_split
-from .defaults import KERAS_EPS, KERAS_MOMENTUM, KERAS_RENORM_MOMENTUM, RMS_EPS, TORCH_EPS, TORCH_MOMENTUM
+from .defaults import (
+    DROPOUT_RATE,
+    KERAS_EPS,
+    KERAS_MOMENTUM,
+    KERAS_RENORM_MOMENTUM,
+    RMS_EPS,
+    TORCH_EPS,
+    TORCH_MOMENTUM,
+    WEIGHT_DECAY,
+)
 from .errors import MismatchError
 from .fast import FastBNCache, batchnorm_backward_fast, batchnorm_forward_fast
 from .folding import batchnorm_affine, fold_batchnorm, fold_batchnorm_into_next
@@ -55,6 +65,13 @@ from .regression import (
     regression_hessian,
     regression_loss,
 )
+from .regularization import (
+    VarianceShift,
+    batch_noise_std,
+    dropout_forward,
+    dropout_variance_shift,
+    weight_decay_step,
+)
 from .renorm import BatchRenorm, RenormCache, batch_renorm_backward, batch_renorm_forward
 from .stats import batch_mean, batch_variance, standardize
 from .sync import combine_moments, replica_moments, sync_batchnorm_forward
@@ -63,6 +80,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "BNCache",
+    "DROPOUT_RATE",
     "BatchNorm",
     "BatchRenorm",
     "Dataset",
@@ -81,7 +99,10 @@ __all__ = [
     "Sweep",
     "TORCH_EPS",
     "TORCH_MOMENTUM",
+    "VarianceShift",
+    "WEIGHT_DECAY",
     "batch_mean",
+    "batch_noise_std",
     "batch_renorm_backward",
     "batch_renorm_forward",
     "batch_variance",
@@ -94,6 +115,8 @@ __all__ = [
     "batchnorm_inference",
     "combine_moments",
     "compare",
+    "dropout_forward",
+    "dropout_variance_shift",
     "fold_batchnorm",
     "fold_batchnorm_into_next",
     "ghost_batchnorm_forward",
@@ -135,4 +158,5 @@ __all__ = [
     "train",
     "train_test_split",
     "update_moving_stats",
+    "weight_decay_step",
 ]

@@ -10,9 +10,21 @@ the framework) once. The values are the frameworks' own, checked against Keras i
 * Keras ``BatchNormalization(renorm=True)``: ``renorm_momentum = 0.99``, the weight of the OLD
   renorm statistics that r and d are measured against.
 * Keras ``RMSNormalization``: ``epsilon = 1e-6`` (added to the mean square, not to a variance).
+* Dropout (chapter 7): rate ``p = 0.5``, Srivastava et al.'s choice for hidden units and Li et al.'s
+  (2019) worst case for the variance shift (Keras's ``Dropout`` has no default rate).
+* Weight decay (chapter 7): ``0``, no decay, as Keras's ``optimizers.SGD(weight_decay=None)``.
 """
 
-__all__ = ["KERAS_EPS", "KERAS_MOMENTUM", "KERAS_RENORM_MOMENTUM", "RMS_EPS", "TORCH_EPS", "TORCH_MOMENTUM"]
+__all__ = [
+    "DROPOUT_RATE",
+    "KERAS_EPS",
+    "KERAS_MOMENTUM",
+    "KERAS_RENORM_MOMENTUM",
+    "RMS_EPS",
+    "TORCH_EPS",
+    "TORCH_MOMENTUM",
+    "WEIGHT_DECAY",
+]
 
 KERAS_MOMENTUM = 0.99  # weight of the old moving value
 KERAS_EPS = 1e-3
@@ -20,3 +32,5 @@ TORCH_MOMENTUM = 0.1  # weight of the new batch value
 TORCH_EPS = 1e-5
 RMS_EPS = 1e-6
 KERAS_RENORM_MOMENTUM = 0.99  # batch renormalization: weight of the old renorm_mean / renorm_stddev
+DROPOUT_RATE = 0.5  # probability of dropping a value (inverted dropout)
+WEIGHT_DECAY = 0.0  # L2 coefficient: no decay

@@ -18,7 +18,7 @@ works (the tests apply each suggested fix and check that the call then succeeds)
 
 import numpy as np
 
-from .defaults import KERAS_EPS, KERAS_MOMENTUM, TORCH_MOMENTUM
+from .defaults import DROPOUT_RATE, KERAS_EPS, KERAS_MOMENTUM, TORCH_MOMENTUM
 
 __all__ = [
     "as_batch",
@@ -26,6 +26,7 @@ __all__ = [
     "as_stat",
     "as_upstream",
     "check_batch_count",
+    "check_dropout_rate",
     "check_eps",
     "check_finite",
     "check_int",
@@ -35,6 +36,7 @@ __all__ = [
     "check_param",
     "check_renorm_clipping",
     "check_variance",
+    "check_weight_decay",
     "check_zero_variance",
     "feature_axis",
     "float_dtype",
@@ -154,6 +156,19 @@ def check_momentum(momentum):
         advice=f"In Keras's convention it weights the OLD moving value; PyTorch's momentum={TORCH_MOMENTUM:g} "
                f"weights the new one and corresponds to {1 - TORCH_MOMENTUM:g} here.",
     )
+
+
+def check_dropout_rate(p):
+    """The dropout rate: the probability of DROPPING a value, a number in [0, 1)."""
+    return check_number(
+        p, "p", low=0, high=1, high_open=True, hint=f" (the probability of dropping a value, e.g. {DROPOUT_RATE:g})",
+        advice="p is the DROP probability, as Keras's Dropout(rate); a keep probability q is p = 1 - q.",
+    )
+
+
+def check_weight_decay(weight_decay):
+    """The L2 coefficient: a finite number >= 0 (0 is plain SGD)."""
+    return check_number(weight_decay, "weight_decay", low=0, hint=" (the L2 coefficient, e.g. 5e-4; 0 for none)")
 
 
 # --------------------------------------------------------------------------- arrays

@@ -67,6 +67,14 @@ moving_mean = (1 - kept) * 2.0               # batch mean 2
 moving_var = kept * 1.0 + (1 - kept) * 2.0   # biased batch variance 2
 out = (a - moving_mean) / np.sqrt(moving_var + eps)
 inference_moments = np.array([out.mean(), out.std()])""",
+    "variance_shift": """\
+def variance_shift(mean, var, p):
+    train_var = (var + mean**2) / (1 - p) - mean**2  # E[y^2] - E[y]^2 with y = x * keep / (1 - p)
+    return var / train_var""",
+    "decayed_sgd_step": """\
+def decayed_sgd_step(W, gamma, beta, dW, dgamma, dbeta, lr, weight_decay):
+    return W - lr * (dW + weight_decay * W), gamma - lr * dgamma, beta - lr * dbeta""",
+    "batch_noise": "batch_noise = np.sqrt((1 + 2.0**2 / 2) / 32)  # (1 + u^2 (kurtosis - 1) / 4) / m",
     "bn_param_count": "bn_param_count = (3 * 4 * 100, 3 * 2 * 100)  # gamma, beta, moving mean, moving var",
     "torch_to_keras": """\
 def torch_to_keras(running_mean, running_var, momentum, a):
@@ -172,6 +180,20 @@ for _ in range(100):
     moving_var = 0.99 * moving_var + 0.01 * ((a - a.mean(axis=0)) ** 2).mean(axis=0)
 out = (a - moving_mean) / np.sqrt(moving_var + 1e-3)
 inference_moments = [float(out.mean()), float(np.sqrt(((out - out.mean()) ** 2).mean()))]""",
+    "variance_shift": """\
+def variance_shift(mean, var, p):
+    q = 1.0 - p  # keep probability
+    return q * var / (var + p * mean * mean)""",
+    "decayed_sgd_step": """\
+def decayed_sgd_step(W, gamma, beta, dW, dgamma, dbeta, lr, weight_decay):
+    shrunk = (1.0 - lr * weight_decay) * W
+    return shrunk - lr * dW, gamma - lr * dgamma, beta - lr * dbeta""",
+    "batch_noise": """\
+z, w = np.polynomial.hermite_e.hermegauss(8)  # exact Gaussian moments up to order 15
+w = w / w.sum()
+u, m = 2.0, 32
+var_mu, var_v, cov = 1 / m, (np.sum(w * z**4) - 1) / m, np.sum(w * z**3) / m
+batch_noise = float(np.sqrt(var_mu + u**2 / 4 * var_v + u * cov))""",
     "bn_param_count": """\
 units, per_unit, trainable_per_unit = 100, 4, 2
 bn_param_count = [3 * units * per_unit, 3 * units * trainable_per_unit]""",
@@ -224,6 +246,8 @@ def bn_backward(dout, a, gamma, eps):
 """
 _INF = "def bn_inference(a, moving_mean, moving_var, gamma, beta, eps):\n"
 _FOLD = "def fold_batchnorm(W, b, gamma, beta, moving_mean, moving_var, eps):\n"
+_VS = "def variance_shift(mean, var, p):\n"
+_DSS = "def decayed_sgd_step(W, gamma, beta, dW, dgamma, dbeta, lr, weight_decay):\n"
 _UMS = "def update_moving_stats(moving_mean, moving_var, batch_mean, batch_var, momentum):\n"
 _T2K = "def torch_to_keras(running_mean, running_var, momentum, a):\n    mu, var = a.mean(axis=0), a.var(axis=0)\n"
 _GN = """\
@@ -308,6 +332,19 @@ MISTAKES = [
     ("torch_to_keras", _T2K + "    m = a.shape[0]\n    return ((1 - momentum) * running_mean + momentum * mu,\n"
                        "            (1 - momentum) * running_var * (m - 1) / m + momentum * var)", "as it is"),
     ("torch_to_keras", _T2K + "    return running_mean, running_var", "a training call updates them"),
+    ("variance_shift", _VS + "    return np.full_like(var, 1 - p)", "only for a zero-mean unit"),
+    ("variance_shift", _VS + "    return (var + mean**2) / (1 - p) / var - mean**2 / var", "training / inference"),
+    ("variance_shift", _VS + "    return var / (var / p + mean**2 * (1 - p) / p)", "swaps p and 1 - p"),
+    ("variance_shift", _VS + "    return var / ((var + mean**2) / (1 - p))", "subtract the squared mean"),
+    ("decayed_sgd_step", _DSS + "    decay = 1 - lr * weight_decay\n"
+                         "    return decay * W - lr * dW, decay * gamma - lr * dgamma, decay * beta - lr * dbeta",
+     "still decays gamma and beta"),
+    ("decayed_sgd_step", _DSS + "    return W - lr * dW - weight_decay * W, gamma - lr * dgamma, beta - lr * dbeta",
+     "not multiplied by the learning rate"),
+    ("decayed_sgd_step", _DSS + "    return W - lr * (dW - weight_decay * W), gamma - lr * dgamma, beta - lr * dbeta",
+     "wrong sign"),
+    ("batch_noise", "batch_noise = 1 / np.sqrt(32)", "noise of the batch mean alone"),
+    ("batch_noise", "batch_noise = np.sqrt((1 + 2.0**2) / 32)", "not u^2"),
     ("layer_norm", "def layer_norm(a, gamma, beta, eps):\n    mu = a.mean(axis=0)\n"
                    "    return beta + gamma * (a - mu) / np.sqrt(a.var(axis=0) + eps)", "that is batch normalization"),
     ("layer_norm", _LN + "    return beta + gamma * (a - mu) / np.sqrt(a.var(axis=1, ddof=1, keepdims=True) + eps)",

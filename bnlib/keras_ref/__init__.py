@@ -9,6 +9,8 @@ Every function takes and returns numpy arrays; TensorFlow loads on the first cal
 - ``models`` (chapters 2-4): Dense -> BatchNormalization models, called once or trained with ``fit``.
 - ``mlp`` (chapters 5, 6): the Figure-1 network from Keras layers.
 - ``distributed``: BatchNormalization(synchronized=...) under MirroredStrategy, in a child process.
+- ``regularization`` (chapter 7): dropout before BN, SGD with weight decay, per-channel BN in a
+  conv net, a residual block with zero-initialized gamma.
 - ``alternatives`` (chapter 9): layer, group, instance and RMS normalization.
 """
 
@@ -44,6 +46,15 @@ from .models import (
     keras_fit_bn_dense,
     keras_train_dense_bn,
 )
+from .regularization import (
+    KerasConvBN,
+    KerasDropoutBN,
+    KerasResidualRun,
+    keras_conv_bn_step,
+    keras_dropout_bn,
+    keras_residual_digits,
+    keras_sgd_weight_decay_step,
+)
 
 __all__ = [
     "keras",
@@ -56,9 +67,11 @@ __all__ = [
     "keras_bn_after_activation",
     "keras_conv2d",
     "keras_conv2d_bn",
+    "keras_conv_bn_step",
     "keras_dense",
     "keras_dense_bn",
     "keras_dense_bn_kernel_gradient",
+    "keras_dropout_bn",
     "keras_finetune",
     "keras_fit_bn_dense",
     "keras_group_norm",
@@ -66,17 +79,22 @@ __all__ = [
     "keras_mlp",
     "keras_normalization",
     "keras_replica_batchnorm",
+    "keras_residual_digits",
     "keras_rms_norm",
     "keras_rms_norm_op",
+    "keras_sgd_weight_decay_step",
     "keras_train_dense_bn",
     "KerasBN",
     "KerasBNAfterActivation",
+    "KerasConvBN",
     "KerasDenseBN",
+    "KerasDropoutBN",
     "KerasFineTune",
     "KerasFitBN",
     "KerasMLP",
     "KerasRenorm",
     "KerasReplicaBN",
+    "KerasResidualRun",
     "KerasTrainedDenseBN",
     "KerasWeight",
 ]

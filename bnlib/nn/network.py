@@ -28,9 +28,17 @@ import numpy as np
 
 from ..backprop import batchnorm_backward_kernel
 from ..batchnorm import batchnorm_forward_kernel, batchnorm_inference_kernel
-from ..defaults import KERAS_EPS, KERAS_MOMENTUM
+from ..defaults import KERAS_EPS, KERAS_MOMENTUM, WEIGHT_DECAY
 from ..layer import moving_average
-from ..validation import as_batch, as_stat, check_batch_count, check_eps, check_momentum, check_variance
+from ..validation import (
+    as_batch,
+    as_stat,
+    check_batch_count,
+    check_eps,
+    check_momentum,
+    check_variance,
+    check_weight_decay,
+)
 from .layers import (
     dense_backward,
     dense_forward,
@@ -220,12 +228,15 @@ class MLP:
     layer_sizes: (n_0, n_1, ..., n_L, n_classes);  batchnorm: BN before every hidden sigmoid.
     init_scale: std of the initial Gaussian weights;  seed: int for the initial weights.
     eps, momentum: BN's epsilon and moving-average momentum (Keras's 1e-3 and 0.99).
+    weight_decay: the L2 coefficient on the Dense kernels of every step (0: none; chapter 7).
     """
 
-    def __init__(self, layer_sizes, batchnorm=False, init_scale=0.1, seed=0, eps=KERAS_EPS, momentum=KERAS_MOMENTUM):
+    def __init__(self, layer_sizes, batchnorm=False, init_scale=0.1, seed=0, eps=KERAS_EPS, momentum=KERAS_MOMENTUM,
+                 weight_decay=WEIGHT_DECAY):
         self.params = init_params(layer_sizes, batchnorm=batchnorm, init_scale=init_scale, seed=seed)
         self.eps = check_eps(eps)
         self.momentum = check_momentum(momentum)
+        self.weight_decay = check_weight_decay(weight_decay)
         hidden = self.params.layer_sizes[1:-1] if batchnorm else ()
         # Keras's initial moving statistics: mean 0, variance 1.
         self.moving_mean = tuple(np.zeros(n) for n in hidden)
@@ -251,7 +262,7 @@ class MLP:
         X: float64 (m, n_0), m >= 2 with BN;  y: (m,) int labels in range;  lr: checked by ``sgd_step``.
         """
         loss, cache = _add_loss(logits_kernel(self.params, X, None, self.eps)[1], y)
-        self.params = sgd_step(self.params, mlp_backward(cache), lr)
+        self.params = sgd_step(self.params, mlp_backward(cache), lr, self.weight_decay)
         if self.params.batchnorm:
             stats, mom = cache.batch_stats, self.momentum
             self.moving_mean = tuple(moving_average(old, mu, mom)

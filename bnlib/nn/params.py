@@ -7,7 +7,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..validation import check_number, is_int
+from ..defaults import WEIGHT_DECAY
+from ..regularization import weight_decay_kernel
+from ..validation import check_number, check_weight_decay, is_int
 
 __all__ = ["MLPParams", "check_lr", "init_params", "sgd_step"]
 
@@ -108,11 +110,19 @@ def init_params(layer_sizes, batchnorm=False, init_scale=0.1, seed=0):
     return MLPParams(W, tuple(np.zeros(n) for n in sizes[1:]), (), ())
 
 
-def sgd_step(params, grads, lr):
-    """Plain stochastic gradient descent: theta_new = theta - lr * dL/dtheta, for every parameter.
+def sgd_step(params, grads, lr, weight_decay=WEIGHT_DECAY):
+    """Stochastic gradient descent: theta_new = theta - lr * dL/dtheta, for every parameter.
 
     params, grads: MLPParams of the same structure;  lr: float > 0, the learning rate.
+    weight_decay: float >= 0, the L2 coefficient lambda applied to the Dense kernels W only:
+        W_new = W - lr * (dL/dW + lambda W)  (:func:`bnlib.regularization.weight_decay_step`).
+        Biases, gamma and beta are not decayed, as in common practice (chapter 7 explains why).
     Returns a new MLPParams (params is not modified).
     """
     lr = check_lr(lr)
-    return params.map(lambda p, g: p - lr * g, grads)
+    weight_decay = check_weight_decay(weight_decay)
+    stepped = params.map(lambda p, g: p - lr * g, grads)
+    if weight_decay == 0:
+        return stepped
+    W = tuple(weight_decay_kernel(w, g, lr, weight_decay) for w, g in zip(params.W, grads.W, strict=True))
+    return MLPParams(W, stepped.b, stepped.gamma, stepped.beta)

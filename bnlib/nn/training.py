@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..defaults import KERAS_EPS, KERAS_MOMENTUM
+from ..defaults import KERAS_EPS, KERAS_MOMENTUM, WEIGHT_DECAY
 from ..validation import check_int
 from .network import MLP, check_X, check_y, mlp_forward
 from .params import check_lr
@@ -50,7 +50,8 @@ def _one_blas_thread():
 
 
 def train(data, batchnorm, steps, lr, batch_size=60, hidden=(100, 100, 100), init_scale=0.1, seed=0,
-          record_every=50, unit=0, probe_size=600, probe=None, eps=KERAS_EPS, momentum=KERAS_MOMENTUM):
+          record_every=50, unit=0, probe_size=600, probe=None, eps=KERAS_EPS, momentum=KERAS_MOMENTUM,
+          weight_decay=WEIGHT_DECAY):
     """Train the Figure-1 network with mini-batch SGD and record its progress. Deterministic.
 
     data: a :class:`bnlib.data.Dataset`.  batchnorm: True/False.  steps: number of SGD steps.
@@ -62,6 +63,7 @@ def train(data, batchnorm, steps, lr, batch_size=60, hidden=(100, 100, 100), ini
     probe: None, or a hook f(model, X_batch, y_batch) -> value called at every record with the batch
            about to be trained on (at the final record: the last batch), e.g. a :func:`landscape_probe`;
            its values land in History.probes.
+    weight_decay: the L2 coefficient on the Dense kernels (0: none; chapter 7).
     Returns (model, history): the trained :class:`MLP` and a :class:`History`.
     Mini-batches: each epoch is a fresh permutation of the training set, cut into batches of
     batch_size (a remainder smaller than a batch is dropped).
@@ -75,7 +77,8 @@ def train(data, batchnorm, steps, lr, batch_size=60, hidden=(100, 100, 100), ini
     if batch_size > m_train:
         raise ValueError(f"batch_size={batch_size} exceeds the {m_train} training examples.")
     sizes = (data.n_features, *hidden, data.n_classes)
-    model = MLP(sizes, batchnorm=batchnorm, init_scale=init_scale, seed=seed, eps=eps, momentum=momentum)
+    model = MLP(sizes, batchnorm=batchnorm, init_scale=init_scale, seed=seed, eps=eps, momentum=momentum,
+                weight_decay=weight_decay)
     unit = check_int(unit, "unit", 0, " (a hidden unit index)")
     if unit >= min(hidden):
         raise ValueError(f"unit must index a unit of every hidden layer, i.e. be < {min(hidden)}, got {unit}.")
