@@ -1,8 +1,8 @@
-"""The worker: grades one submission (trusted code only), each exercise in its own sandbox child.
+"""The worker: grades one submission (trusted code only), one answer process per notebook.
 
 It builds the hidden cases from the secret seed (never passed to a process that runs student code),
-computes the expected outputs with bnlib's reference implementations, and scores what the sandbox
-children send back with the same rules as ``check`` (:func:`bnlib.exercises.scoring.grade`).
+computes the expected outputs with bnlib's reference implementations, and scores what the answer
+processes send back with the same rules as ``check`` (:func:`bnlib.exercises.scoring.grade`).
 It reads a request (JSON) on stdin and writes the results (JSON) on stdout, nothing else.
 """
 
@@ -17,19 +17,14 @@ from ..exercises.model import N_CASES, Case
 from ..exercises.scoring import failure, forbidden, grade, not_attempted
 from .contract import answer_cells, graded_answers, import_statements, parse_notebook
 from .processes import set_limits
-from .sandbox import run_sandbox
+from .sandbox import run_answers
 
 __all__ = ["grade_notebook", "worker_main"]
 
 
-def _score_function(exercise, answers, imports, seed, workdir, isolate):
-    """Hidden-case score of one function exercise -> a result dict."""
-    cases = exercise.hidden_cases(seed)
-    # The answer cells up to this exercise's (last) one: earlier answers may hold helpers it uses, and a
-    # later cell that misbehaves (os._exit at its top level, say) cannot take this exercise down with it.
-    last = max(a.index for a in answers if a.exercise_id == exercise.id)
-    sources = [(a.exercise_id, a.source) for a in answers if a.index <= last]
-    outcomes, ready, note = run_sandbox(exercise, sources, imports, cases, workdir, isolate)
+def _score_function(exercise, cases, run):
+    """Hidden-case score of one function exercise from its answer process's report -> a result dict."""
+    outcomes, ready, note = run
     if ready is None:
         return _result(failure(exercise, len(cases), note or "the answer cells could not be run"))
     if ready["blocked"]:
@@ -43,7 +38,7 @@ def _score_function(exercise, answers, imports, seed, workdir, isolate):
         return _result(not_attempted(exercise, len(cases)))
     result = grade(exercise, cases, outcomes, [exercise.expected(c) for c in cases], hidden=True)
     report = result.report
-    if any("NameError" in o.message for o in outcomes):
+    if any("NameError" in o.message or "BnlibUnavailable" in o.message for o in outcomes):
         report += _TIP_SELF_CONTAINED
     return _result(result, report)
 
@@ -57,11 +52,9 @@ def _result(check_result, report=None):
             "status": check_result.status, "report": report or check_result.report}
 
 
-def _score_value(exercise, answers, imports, workdir, isolate):
-    """Score one value exercise from its answer cell, run in a sandbox child -> a result dict."""
-    last = max(a.index for a in answers if a.exercise_id == exercise.id)
-    sources = [(a.exercise_id, a.source) for a in answers if a.index <= last]
-    outcomes, ready, note = run_sandbox(exercise, sources, imports, [], workdir, isolate)
+def _score_value(exercise, run):
+    """Score one value exercise from its answer process's report -> a result dict."""
+    outcomes, ready, note = run
     if ready is None or not outcomes:
         return _result(failure(exercise, 1, note or "the answer cells could not be run"))
     if ready["blocked"]:
@@ -84,11 +77,12 @@ def grade_notebook(data, seed, workdir, exercises=None, answered=None, isolate=F
     exercises: the assignment's exercise ids (default: all); answers to others are ignored with a note.
     answered:  exercise id -> the notebook whose answer is graded: an answer here to one of them is a
                duplicate, noted and not graded (one answer per exercise; the first counts, never the best).
-    isolate:   run each sandbox child inside bubblewrap (see :mod:`bnlib.grading.processes`).
+    isolate:   run the answer process inside bubblewrap (see :mod:`bnlib.grading.processes`).
 
-    The answer cells are the submission: each exercise is scored in its own sandbox child that runs the
-    notebook's imports and the answer cells up to that exercise's, never the rest of the chapter, so a
-    grade depends neither on the chapter's demos nor on the Jupyter stack (no kernel is started).
+    The answer cells are the submission: one answer process (:mod:`bnlib.grading.sandbox`) runs the
+    notebook's imports and its answer cells in order, never the rest of the chapter, and reports each
+    exercise right after its own cell, so a grade depends neither on the chapter's demos nor on the
+    Jupyter stack (no kernel is started), and each exercise sees exactly the answer cells up to its own.
     """
     try:
         nb = parse_notebook(data)
@@ -106,17 +100,26 @@ def grade_notebook(data, seed, workdir, exercises=None, answered=None, isolate=F
     notes += [f"a second answer to `{i}` was not graded: one answer per exercise counts, the first one "
               f"(in {answered[i]})" for i in duplicates]
     wanted = set(EXERCISES if exercises is None else exercises) - set(answered)
-    imports = import_statements(nb)
+    cells = [(a.exercise_id, a.source) for a in answers]
+    graded = {}
+    for k, a in enumerate(answers):
+        if a.exercise_id in wanted:
+            exercise = EXERCISES[a.exercise_id]
+            graded[k] = (exercise, exercise.hidden_cases(seed) if exercise.kind == "function" else [])
+    if not graded:
+        return {}, notes
+    sandbox_dir = tempfile.mkdtemp(prefix="sandbox-", dir=workdir)
+    try:
+        runs = run_answers(cells, import_statements(nb), graded, sandbox_dir, isolate)
+    except Exception as exc:  # a grader failure (a bug, a full disk) is reported, never a crash of the run
+        runs = {k: ([], None, f"internal grading error ({type(exc).__name__}: {str(exc)[:200]}); please report "
+                    "it to your instructor") for k in graded}
     results = {}
-    for exercise_id in dict.fromkeys(a.exercise_id for a in answers if a.exercise_id in wanted):
-        exercise = EXERCISES[exercise_id]
-        sandbox_dir = tempfile.mkdtemp(prefix="sandbox-", dir=workdir)
+    for k, (exercise, cases) in graded.items():
         if exercise.kind == "function":
-            results[exercise_id] = _guarded(exercise, _score_function, exercise, answers, imports, seed,
-                                            sandbox_dir, isolate)
+            results[exercise.id] = _guarded(exercise, _score_function, exercise, cases, runs[k])
         else:
-            results[exercise_id] = _guarded(exercise, _score_value, exercise, answers, imports, sandbox_dir,
-                                            isolate)
+            results[exercise.id] = _guarded(exercise, _score_value, exercise, runs[k])
     return results, notes
 
 

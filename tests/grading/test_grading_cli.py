@@ -274,6 +274,8 @@ def test_file_tampering_does_not_reach_the_gradebook(graded):
 def test_calling_bnlibs_reference_scores_zero_with_the_reason(graded):
     assert points(graded, "reference", "bn_forward") == 0
     assert "bnlib.batchnorm.batchnorm_forward" in output(graded, "reference", "bn_forward")
+    # The value answer's first bnlib call is batchnorm_forward, which da_seed does not forbid: bnlib is not
+    # there at all where answers run, so the cell stops at that call and says so.
     assert points(graded, "reference", "da_seed") == 0
-    assert "bnlib.backprop.batchnorm_backward" in output(graded, "reference", "da_seed")
+    assert "bnlib.batchnorm_forward is not available" in output(graded, "reference", "da_seed")
     assert points(graded, "reference", "layer_norm") == 2
