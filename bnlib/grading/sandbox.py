@@ -12,6 +12,7 @@ answer called come back as data, and :func:`forbidden_culprit` tells which of th
 reference (scored 0, "forbidden", as before).
 """
 
+import dataclasses
 import json
 import os
 import select
@@ -22,12 +23,13 @@ import time
 import numpy as np
 
 from ..defaults import __all__ as _DEFAULT_NAMES
-from ..exercises.model import Outcome
+from ..exercises.model import Case, Outcome
 from ..exercises.runner import CASE_TIME_LIMIT
+from ..exercises.scoring import failure, forbidden, grade, not_attempted
 from .processes import ANSWER_DIR, isolated_command, kill_group
 from .transport import MAX_JSON, decode, encode
 
-__all__ = ["EXEC_LIMIT", "forbidden_culprit", "reference_name", "run_answers"]
+__all__ = ["EXEC_LIMIT", "TIP_SELF_CONTAINED", "forbidden_culprit", "reference_name", "run_answers", "score_run"]
 
 EXEC_LIMIT = 30.0  # seconds to execute one answer cell in the answer process
 
@@ -217,3 +219,45 @@ def _parse(lines, exercise, n_cases, note, returncode, done):
     if ready is not None and exercise.kind == "value" and not outcomes and not note:
         note = f"the answer's process ended early (exit status {returncode}) before its value was read"
     return outcomes, ready, note
+
+
+TIP_SELF_CONTAINED = ("\n(The grader runs the answer cells on their own, after the notebook's imports: an answer "
+                      "may use numpy and its own arguments, and must define everything else inside its cell.)")
+
+
+def score_run(exercise, cases, run, hidden):
+    """Score one exercise from what its answer process reported -> a :class:`CheckResult`.
+
+    cases:  the cases it was run on (a value exercise's: []); run: (outcomes, ready, note) of :func:`run_answers`.
+    hidden: the grader's hidden cases (reports never show their values) or the public ones (``check``).
+    The grader and ``check`` in a notebook both score with this, so an answer gets the same score either way.
+    """
+    outcomes, ready, note = run
+    n = len(cases) if exercise.kind == "function" else 1
+    if ready is None or (exercise.kind == "value" and not outcomes):
+        return failure(exercise, n, note or "the answer cells could not be run")
+    if ready["blocked"]:
+        if exercise.kind == "value":
+            return forbidden(exercise, n, ready["blocked"][0], who="The answer cell calls", fix="compute it yourself")
+        return forbidden(exercise, n, ready["blocked"][0], who="your answer cells call")
+    if exercise.kind == "value":
+        outcome = outcomes[0]
+        if outcome.status == "not attempted":
+            if ready["errors"]:
+                return failure(exercise, 1, "; ".join(ready["errors"]) + TIP_SELF_CONTAINED)
+            return not_attempted(exercise, 1)
+        if outcome.status == "function":
+            return failure(exercise, 1, "the answer is a function, not a value; call it and assign the result")
+        case = Case("the answer", (), True)
+        return grade(exercise, [case], [outcome], [exercise.expected(case)])
+    if not ready["callable"]:
+        why = "; ".join(ready["errors"]) or f"no function named `{exercise.id}` is defined by its answer cell"
+        return failure(exercise, n, why + TIP_SELF_CONTAINED)
+    if not outcomes:
+        return failure(exercise, n, note or "no case could be run")
+    if outcomes[0].status == "not attempted":
+        return not_attempted(exercise, n)
+    result = grade(exercise, cases, outcomes, [exercise.expected(c) for c in cases], hidden=hidden)
+    if any("NameError" in o.message or "BnlibUnavailable" in o.message for o in outcomes):
+        result = dataclasses.replace(result, report=result.report + TIP_SELF_CONTAINED)
+    return result

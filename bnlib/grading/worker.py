@@ -13,62 +13,18 @@ import sys
 import tempfile
 
 from ..exercises.catalogue import EXERCISES
-from ..exercises.model import N_CASES, Case
-from ..exercises.scoring import failure, forbidden, grade, not_attempted
+from ..exercises.model import N_CASES
+from ..exercises.scoring import failure
 from .contract import answer_cells, graded_answers, import_statements, parse_notebook
 from .processes import set_limits
-from .sandbox import run_answers
+from .sandbox import run_answers, score_run
 
 __all__ = ["grade_notebook", "worker_main"]
 
 
-def _score_function(exercise, cases, run):
-    """Hidden-case score of one function exercise from its answer process's report -> a result dict."""
-    outcomes, ready, note = run
-    if ready is None:
-        return _result(failure(exercise, len(cases), note or "the answer cells could not be run"))
-    if ready["blocked"]:
-        return _result(forbidden(exercise, len(cases), ready["blocked"][0], who="your answer cells call"))
-    if not ready["callable"]:
-        why = "; ".join(ready["errors"]) or f"no function named `{exercise.id}` is defined by its answer cell"
-        return _result(failure(exercise, len(cases), why + _TIP_SELF_CONTAINED))
-    if not outcomes:
-        return _result(failure(exercise, len(cases), note or "no case could be run"))
-    if outcomes[0].status == "not attempted":
-        return _result(not_attempted(exercise, len(cases)))
-    result = grade(exercise, cases, outcomes, [exercise.expected(c) for c in cases], hidden=True)
-    report = result.report
-    if any("NameError" in o.message or "BnlibUnavailable" in o.message for o in outcomes):
-        report += _TIP_SELF_CONTAINED
-    return _result(result, report)
-
-
-_TIP_SELF_CONTAINED = ("\n(The grader runs the answer cells on their own, after the notebook's imports: an answer "
-                       "may use numpy and its own arguments, and must define everything else inside its cell.)")
-
-
-def _result(check_result, report=None):
+def _result(check_result):
     return {"id": check_result.exercise, "score": int(check_result.score), "max": int(check_result.max_score),
-            "status": check_result.status, "report": report or check_result.report}
-
-
-def _score_value(exercise, run):
-    """Score one value exercise from its answer process's report -> a result dict."""
-    outcomes, ready, note = run
-    if ready is None or not outcomes:
-        return _result(failure(exercise, 1, note or "the answer cells could not be run"))
-    if ready["blocked"]:
-        return _result(forbidden(exercise, 1, ready["blocked"][0], who="The answer cell calls",
-                                 fix="compute it yourself"))
-    outcome = outcomes[0]
-    if outcome.status == "not attempted":
-        if ready["errors"]:
-            return _result(failure(exercise, 1, "; ".join(ready["errors"]) + _TIP_SELF_CONTAINED))
-        return _result(not_attempted(exercise, 1))
-    if outcome.status == "function":
-        return _result(failure(exercise, 1, "the answer is a function, not a value; call it and assign the result"))
-    case = Case("the answer", (), True)
-    return _result(grade(exercise, [case], [outcome], [exercise.expected(case)]))
+            "status": check_result.status, "report": check_result.report}
 
 
 def grade_notebook(data, seed, workdir, exercises=None, answered=None, isolate=False):
@@ -114,19 +70,14 @@ def grade_notebook(data, seed, workdir, exercises=None, answered=None, isolate=F
     except Exception as exc:  # a grader failure (a bug, a full disk) is reported, never a crash of the run
         runs = {k: ([], None, f"internal grading error ({type(exc).__name__}: {str(exc)[:200]}); please report "
                     "it to your instructor") for k in graded}
-    results = {}
-    for k, (exercise, cases) in graded.items():
-        if exercise.kind == "function":
-            results[exercise.id] = _guarded(exercise, _score_function, exercise, cases, runs[k])
-        else:
-            results[exercise.id] = _guarded(exercise, _score_value, exercise, runs[k])
+    results = {exercise.id: _guarded(exercise, cases, runs[k]) for k, (exercise, cases) in graded.items()}
     return results, notes
 
 
-def _guarded(exercise, scorer, *args):
-    """A grader failure on one exercise (a bug, a full disk) must not cost the others their scores."""
+def _guarded(exercise, cases, run):
+    """Score one exercise; a grader failure on it (a bug, a full disk) must not cost the others their scores."""
     try:
-        return scorer(*args)
+        return _result(score_run(exercise, cases, run, hidden=True))
     except Exception as exc:
         return _result(failure(exercise, 1 if exercise.kind == "value" else N_CASES,
                                 f"internal grading error ({type(exc).__name__}: {str(exc)[:200]}); "
