@@ -110,7 +110,7 @@ def _check_as_graded(exercise, history):
     imports = import_statements({"cells": [{"cell_type": "code", "source": src} for src in history]})
     workdir = tempfile.mkdtemp(prefix="bnlib-check-")
     try:
-        run = run_answers(cells, imports, {len(cells) - 1: (exercise, cases)}, workdir)[len(cells) - 1]
+        run = run_answers([(cells, imports, {len(cells) - 1: (exercise, cases)})], workdir)[0][len(cells) - 1]
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     result = score_run(exercise, cases, run, hidden=False)

@@ -1,13 +1,14 @@
 """The answer process: the only code that runs student code, as a script that never imports bnlib.
 
 Run as ``python -I answer_process.py FD`` (inside bubblewrap when grading for credit, see
-:func:`bnlib.grading.processes.isolated_command`). It reads one request (JSON) on stdin: the notebook's
-import statements, its answer cells in order, the cases of the exercises to grade (plain arrays) and the
-paths of the three modules it shares with ``check`` (``exercises/model.py``, ``exercises/runner.py``,
-``grading/transport.py``, loaded by path as the package ``answer_support``: none of them holds a reference
-implementation). It runs the answer cells in order; right after each graded exercise's cell it reports
-that exercise (the value, or the function's outputs on the cases) as JSON lines on the pipe ``FD``,
-written with references taken before any student code ran. Nothing here knows an expected output.
+:func:`bnlib.grading.processes.isolated_command`). It reads one request (JSON) on stdin: for each notebook
+of a submission, its import statements, its answer cells in order and the cases of the exercises to grade
+(plain arrays); and the paths of the three modules it shares with ``check`` (``exercises/model.py``,
+``exercises/runner.py``, ``grading/transport.py``, loaded by path as the package ``answer_support``: none of
+them holds a reference implementation). It runs the answer cells in order; right after each graded
+exercise's cell it reports that exercise (the value, or the function's outputs on the cases) as JSON lines
+on the pipe ``FD``, written with references taken before any student code ran. Nothing here knows an
+expected output.
 
 Inside it, ``bnlib`` is a stand-in (:class:`StandIn`): ``bnlib.exercises.check`` is a no-op returning
 None, the defaults' constants (``KERAS_EPS``, ...) are plain numbers, and every other name is a
@@ -143,7 +144,12 @@ def _strip_magics(source):
 
 
 def main(result_fd):
-    """Run one request (see the module docstring); everything goes to the pipe ``result_fd``."""
+    """Run one request (see the module docstring); everything goes to the pipe ``result_fd``.
+
+    Each notebook runs in a child forked from this process after numpy and the support modules were
+    loaded and before any student code ran, so every notebook starts from the same pristine state at
+    the cost of a fork, not of an interpreter; the child's process group is killed when it is done.
+    """
     channel = os.fdopen(result_fd, "w", buffering=1)
     request = json.loads(sys.stdin.read())
     devnull = os.open(os.devnull, os.O_RDWR)
@@ -151,26 +157,49 @@ def main(result_fd):
         os.dup2(devnull, fd)
     sys.stdout = sys.stderr = open(os.devnull, "w")  # the process ends when done; nothing to close
     support = _load_support(request["modules"])
+    sys.meta_path.insert(0, StandIn(request.get("constants", {})))
+    for name in [m for m in sys.modules if m.split(".")[0] in ("bnlib",) + HIDDEN]:
+        del sys.modules[name]
+    first, start = request["start"]
+    for j, notebook in enumerate(request["notebooks"]):
+        if j < first:
+            continue
+        channel.write(json.dumps({"kind": "start", "nb": j}) + "\n")
+        channel.flush()
+        pid = os.fork()
+        if pid == 0:
+            os.setpgid(0, 0)
+            try:
+                _run_notebook(notebook, j, start if j == first else 0, request["exec_limit"], channel, support)
+            finally:
+                os._exit(0)
+        os.waitpid(pid, 0)
+        try:
+            os.killpg(pid, 9)  # what the notebook left running (not what it detached into a new session)
+        except OSError:
+            pass
+
+
+def _run_notebook(notebook, j, start, limit, channel, support):
+    """Run one notebook's answer cells in order, reporting each graded exercise right after its cell."""
     runner, model, transport = support.runner, support.model, support.transport
     # Bound now, before any student code runs: an answer cell that patches json.dumps or the file
     # methods changes nothing of what reaches the grader.
     dumps, write, flush, calls = json.dumps, channel.write, channel.flush, _CALLS
 
     def send(obj):
+        obj["nb"] = j
         write(dumps(obj) + "\n")
         flush()
 
-    sys.meta_path.insert(0, StandIn(request.get("constants", {})))
-    for name in [m for m in sys.modules if m.split(".")[0] in ("bnlib",) + HIDDEN]:
-        del sys.modules[name]
     ns = {"__name__": "__main__", "__builtins__": __builtins__, "np": np, "numpy": np, "math": math}
-    for statement in request["imports"]:
+    for statement in notebook["imports"]:
         try:
             exec(compile(statement, "<imports>", "exec"), ns)
         except Exception:  # an import that fails in the notebook fails here too; the answer may not need it
             pass
-    errors, limit = [], request["exec_limit"]
-    for k, (_cell_id, source) in enumerate(request["cells"]):
+    errors = []
+    for k, (_cell_id, source) in enumerate(notebook["cells"]):
         before = len(calls)
         status, value = runner.call_with_limit(
             lambda src=source, k=k: exec(compile(_strip_magics(src), f"<answer cell {k + 1}>", "exec"), ns),
@@ -179,8 +208,8 @@ def main(result_fd):
             errors.append(f"answer cell {k + 1} took more than {limit:g} s to run")
         elif status == "error":
             errors.append(f"answer cell {k + 1} raised {runner.describe_exception(value)}")
-        spec = request["grade"].get(str(k))
-        if spec is None or k < request["start"]:
+        spec = notebook["grade"].get(str(k))
+        if spec is None or k < start:
             continue
         exercise = _Exercise(spec)
         target = ns.get(exercise.id)

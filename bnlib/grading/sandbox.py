@@ -85,34 +85,45 @@ def _output_json(spec):
     return [list(x) if isinstance(x, tuple) else x for x in spec]
 
 
-def run_answers(cells, imports, graded, workdir, isolate=False):
-    """Run a notebook's answer cells and report the graded exercises.
+def run_answers(notebooks, workdir, isolate=False):
+    """Run the answer cells of a submission's notebooks and report their graded exercises.
 
-    cells:   [(exercise id, source)] of the answer cells, in notebook order.
-    imports: the notebook's import statements (replayed first).
-    graded:  {index into ``cells``: (exercise, cases)}: after that cell, report that exercise (a value
-             exercise's cases are []).
-    isolate: run the answer process inside bubblewrap, ``workdir`` its only writable folder.
-    Returns {index: (outcomes, ready, note)}: one :class:`Outcome` per case (or the value's), the answer
-    process's report after the cell (or None if it never got there), and a note on how it ended early.
+    notebooks: [(cells, imports, graded)] per notebook: ``cells`` the answer cells [(exercise id, source)]
+               in notebook order; ``imports`` its import statements (replayed first); ``graded`` {index into
+               ``cells``: (exercise, cases)}: after that cell, report that exercise (a value's cases: []).
+    isolate:   run the answer process inside bubblewrap, ``workdir`` its only writable folder.
+    Returns one {index: (outcomes, ready, note)} per notebook: one :class:`Outcome` per case (or the
+    value's), the answer process's report after the cell (or None if it never got there), and a note on
+    how it ended early.
     """
-    results, pending = {}, sorted(graded)
-    specs = {str(k): {"id": ex.id, "kind": ex.kind, "params": list(ex.params), "output": _output_json(ex.output),
-                      "cases": [[encode(a) if isinstance(a, np.ndarray) else a for a in c.args] for c in cases]}
-             for k, (ex, cases) in graded.items()}
-    constants = _constants()
+    results = [{} for _ in notebooks]
+    pending = sorted((j, k) for j, (_, _, graded) in enumerate(notebooks) for k in graded)
+    payload = []
+    for cells, imports, graded in notebooks:
+        payload.append({"imports": imports, "cells": [list(c) for c in cells], "grade": {
+            str(k): {"id": ex.id, "kind": ex.kind, "params": list(ex.params), "output": _output_json(ex.output),
+                     "cases": [[encode(a) if isinstance(a, np.ndarray) else a for a in c.args] for c in cases]}
+            for k, (ex, cases) in graded.items()}})
+    span = max([1] + [b - a for _, _, graded in notebooks
+                      for a, b in zip([-1, *sorted(graded)], sorted(graded), strict=False)])
+    gap = 30 + EXEC_LIMIT * span + CASE_TIME_LIMIT + 1.0
+    constants, retried = _constants(), set()
     while pending:
-        request = {"imports": imports, "cells": [list(c) for c in cells], "grade": specs, "start": pending[0],
-                   "exec_limit": EXEC_LIMIT, "constants": constants}
-        span = max(1, max(b - a for a, b in zip([-1] + pending, pending, strict=False)))
-        gap = 30 + EXEC_LIMIT * span + CASE_TIME_LIMIT + 1.0
+        request = {"notebooks": payload, "start": list(pending[0]), "exec_limit": EXEC_LIMIT,
+                   "constants": constants}
         messages, note, returncode = _run_process(request, workdir, isolate, gap)
-        for k in list(pending):
-            mine = [m for m in messages if m.get("cell") == k]
+        started = {m.get("nb") for m in messages if m.get("kind") == "start"}
+        for j, k in list(pending):
+            if j not in started and (j, k) not in retried:
+                # The process ended before this notebook began (an earlier notebook took the answer
+                # process down with it): run it again, once, in a process of its own.
+                retried.add((j, k))
+                break
+            mine = [m for m in messages if m.get("nb") == j and m.get("cell") == k]
             done = any(m.get("kind") == "done" for m in mine)
-            ex, cases = graded[k]
-            results[k] = _parse(mine, ex, len(cases), "" if done else note, returncode, done)
-            pending.remove(k)
+            ex, cases = notebooks[j][2][k]
+            results[j][k] = _parse(mine, ex, len(cases), "" if done else note, returncode)
+            pending.remove((j, k))
             if not done:
                 break  # the process ended on this exercise: the ones after it get a process of their own
     return results
@@ -177,7 +188,7 @@ def _run_process(request, workdir, isolate, gap):
     return messages, note, proc.returncode
 
 
-def _parse(lines, exercise, n_cases, note, returncode, done):
+def _parse(lines, exercise, n_cases, note, returncode):
     """One exercise's messages -> (outcomes, ready, note), validated (they come from student code's process)."""
     ready, outcomes = None, []
     statuses = {"ok", "error", "timeout", "forbidden", "not attempted", "bad output"}

@@ -19,7 +19,7 @@ from .contract import answer_cells, graded_answers, import_statements, parse_not
 from .processes import set_limits
 from .sandbox import run_answers, score_run
 
-__all__ = ["grade_notebook", "worker_main"]
+__all__ = ["grade_notebook", "grade_notebooks", "plan_notebook", "worker_main"]
 
 
 def _result(check_result):
@@ -27,23 +27,20 @@ def _result(check_result):
             "status": check_result.status, "report": check_result.report}
 
 
-def grade_notebook(data, seed, workdir, exercises=None, answered=None, isolate=False):
-    """Grade one notebook's bytes -> (results by exercise id, notes). Runs in the worker.
+def plan_notebook(data, seed, exercises=None, answered=None):
+    """What to run of one notebook's bytes -> ((cells, imports, graded) or None, notes).
 
     exercises: the assignment's exercise ids (default: all); answers to others are ignored with a note.
     answered:  exercise id -> the notebook whose answer is graded: an answer here to one of them is a
                duplicate, noted and not graded (one answer per exercise; the first counts, never the best).
-    isolate:   run the answer process inside bubblewrap (see :mod:`bnlib.grading.processes`).
-
-    The answer cells are the submission: one answer process (:mod:`bnlib.grading.sandbox`) runs the
-    notebook's imports and its answer cells in order, never the rest of the chapter, and reports each
-    exercise right after its own cell, so a grade depends neither on the chapter's demos nor on the
-    Jupyter stack (no kernel is started), and each exercise sees exactly the answer cells up to its own.
+    The answer cells are the submission: only they run (after the notebook's imports), never the rest of the
+    chapter, so a grade depends neither on the chapter's demos nor on the Jupyter stack (no kernel is
+    started); each graded exercise is reported right after its own cell (:func:`~bnlib.grading.sandbox.run_answers`).
     """
     try:
         nb = parse_notebook(data)
     except ValueError as exc:
-        return {}, [str(exc)]
+        return None, [str(exc)]
     answers = graded_answers(answer_cells(nb))
     notes = [f"unknown exercise id in an ANSWER line: {a.exercise_id}" for a in answers
              if a.exercise_id not in EXERCISES]
@@ -56,22 +53,46 @@ def grade_notebook(data, seed, workdir, exercises=None, answered=None, isolate=F
     notes += [f"a second answer to `{i}` was not graded: one answer per exercise counts, the first one "
               f"(in {answered[i]})" for i in duplicates]
     wanted = set(EXERCISES if exercises is None else exercises) - set(answered)
-    cells = [(a.exercise_id, a.source) for a in answers]
     graded = {}
     for k, a in enumerate(answers):
         if a.exercise_id in wanted:
             exercise = EXERCISES[a.exercise_id]
             graded[k] = (exercise, exercise.hidden_cases(seed) if exercise.kind == "function" else [])
     if not graded:
+        return None, notes
+    return ([(a.exercise_id, a.source) for a in answers], import_statements(nb), graded), notes
+
+
+def grade_notebooks(notebooks, seed, workdir, exercises=None, isolate=False):
+    """Grade one submission's notebooks [(name, bytes)] -> (results by exercise id, notes). Runs in the worker.
+
+    isolate: run the answer process inside bubblewrap (see :mod:`bnlib.grading.processes`); one answer
+    process runs every notebook of the submission, each in a fresh fork of it.
+    """
+    notes, answered, plans = [], {}, []
+    for name, data in notebooks:
+        plan, more = plan_notebook(data, seed, exercises, answered)
+        notes += [f"{name}: {n}" for n in more]
+        if plan is not None:
+            plans.append(plan)
+            answered.update({exercise.id: name for exercise, _ in plan[2].values()})
+    if not plans:
         return {}, notes
     sandbox_dir = tempfile.mkdtemp(prefix="sandbox-", dir=workdir)
     try:
-        runs = run_answers(cells, import_statements(nb), graded, sandbox_dir, isolate)
+        runs = run_answers(plans, sandbox_dir, isolate)
     except Exception as exc:  # a grader failure (a bug, a full disk) is reported, never a crash of the run
-        runs = {k: ([], None, f"internal grading error ({type(exc).__name__}: {str(exc)[:200]}); please report "
-                    "it to your instructor") for k in graded}
-    results = {exercise.id: _guarded(exercise, cases, runs[k]) for k, (exercise, cases) in graded.items()}
+        why = f"internal grading error ({type(exc).__name__}: {str(exc)[:200]}); please report it to your instructor"
+        runs = [{k: ([], None, why) for k in graded} for _, _, graded in plans]
+    results = {}
+    for (_, _, graded), run in zip(plans, runs, strict=True):
+        results.update({exercise.id: _guarded(exercise, cases, run[k]) for k, (exercise, cases) in graded.items()})
     return results, notes
+
+
+def grade_notebook(data, seed, workdir, exercises=None, isolate=False):
+    """Grade one notebook's bytes -> (results by exercise id, notes) (see :func:`grade_notebooks`)."""
+    return grade_notebooks([("notebook", data)], seed, workdir, exercises, isolate)
 
 
 def _guarded(exercise, cases, run):
@@ -93,14 +114,9 @@ def worker_main():
     request = json.loads(sys.stdin.read())
     set_limits(request["memory_mb"], request["timeout"] + 30)
     workdir = tempfile.mkdtemp(prefix="bnlib-grade-")
-    results, notes, answered = {}, [], {}
     try:
-        for name, data_hex in request["notebooks"]:
-            found, more = grade_notebook(bytes.fromhex(data_hex), request["seed"], workdir, request["exercises"],
-                                         answered, request["isolate"])
-            notes += [f"{name}: {n}" for n in more]
-            results.update(found)
-            answered.update({exercise_id: name for exercise_id in found})
+        results, notes = grade_notebooks([(name, bytes.fromhex(data_hex)) for name, data_hex in request["notebooks"]],
+                                         request["seed"], workdir, request["exercises"], request["isolate"])
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     channel.write(json.dumps({"results": results, "notes": notes}))
