@@ -78,8 +78,10 @@ def _bwrap_args(scratch, files=()):
     destination) pairs: the answer process's own script and support modules), read-only. The course checkout,
     the submissions, the grader's output folder and working files and other students' files do not exist there.
     """
-    args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--proc", "/proc", "--dev", "/dev",
-            "--tmpfs", "/tmp"]
+    # --as-pid-1: the answer process is the PID namespace's init, which the processes it forks cannot kill
+    # (a notebook cannot take the others down with it), and everything left in the namespace dies with it.
+    args = ["bwrap", "--unshare-all", "--as-pid-1", "--die-with-parent", "--new-session", "--proc", "/proc",
+            "--dev", "/dev", "--tmpfs", "/tmp"]
     bound = []
     for path in ("/usr", "/etc", "/lib", "/lib64", "/lib32", "/bin", "/sbin"):
         if os.path.islink(path):

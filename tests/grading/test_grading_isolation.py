@@ -33,9 +33,9 @@ ANCESTORS = """\
 import os
 
 # The processes above this one, nearest first, up to two: the answer process and the worker (each notebook
-# runs in a fork of the answer process).
+# runs in a fork of the answer process; under bubblewrap that is PID 1 and nothing is above it).
 ancestors, pid = [], os.getppid()
-while pid > 1 and len(ancestors) < 2:
+while pid > 0 and len(ancestors) < 2:
     ancestors.append(pid)
     try:
         with open(f"/proc/{pid}/stat") as fh:
