@@ -13,7 +13,8 @@ grader does (:func:`bnlib.grading.sandbox.run_answers`, without bubblewrap, wher
 Keras and TensorFlow cannot be imported) and scores what it reports with the grader's own function
 (:func:`bnlib.grading.sandbox.score_run`), so the object passed to ``check`` is not what is scored. When
 the answer uses a name that only another cell defines, the report says so. Outside IPython (a script, the
-tests) there is no cell history: ``check`` scores the object it is given, in-process.
+tests, nbval, which runs cells without storing them in the history) there is no cell history: ``check``
+scores the object it is given, in-process.
 """
 
 import dataclasses
@@ -66,11 +67,14 @@ def check(exercise_id, answer):
 
 
 def _cell_history():
-    """The sources of the cells run so far in this IPython kernel, oldest first, or None outside IPython."""
+    """The sources of the cells run so far in this IPython kernel, oldest first; None outside IPython or
+    where the kernel keeps no history (a client that executes with ``store_history=False``, as nbval does)."""
     shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
     manager = getattr(shell, "history_manager", None)
     raw = getattr(manager, "input_hist_raw", None)
-    return [str(src) for src in raw] if isinstance(raw, list) else None
+    if not isinstance(raw, list) or not any(str(src).strip() for src in raw):
+        return None
+    return [str(src) for src in raw]
 
 
 def _answer_sources(history, exercise_id):
