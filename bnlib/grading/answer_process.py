@@ -178,6 +178,9 @@ def main(result_fd):
             os.killpg(pid, 9)  # what the notebook left running (not what it detached into a new session)
         except OSError:
             pass
+    # The end, said explicitly: a process an answer detached may hold the pipe open after this one exits.
+    channel.write(json.dumps({"kind": "end"}) + "\n")
+    channel.flush()
 
 
 def _run_notebook(notebook, j, start, limit, channel, support):

@@ -168,6 +168,7 @@ def _run_process(request, workdir, isolate, gap):
                 break
             buffer += chunk
             *complete, buffer = buffer.split(b"\n")
+            ended = False
             for line in complete:
                 try:
                     msg = json.loads(line)
@@ -176,8 +177,11 @@ def _run_process(request, workdir, isolate, gap):
                 if not isinstance(msg, dict):
                     note = "the answer's process sent malformed data"
                     break
+                if msg.get("kind") == "end":
+                    ended = True
+                    break
                 messages.append(msg)
-            if note:
+            if note or ended:
                 break
             if complete:
                 deadline = time.monotonic() + gap  # a time limit between two reports, not on the whole notebook
