@@ -146,7 +146,7 @@ class SubmissionCgroup:
 
     One group per controller (memory, pids), nested under this process's own groups so that any limit
     already placed on the grader still applies. :meth:`add` moves the worker in before it starts anything;
-    everything it forks (sandbox children, whatever they detach) stays in the group; :meth:`close` kills every
+    everything it forks (the answer process, whatever it detaches) stays in the group; :meth:`close` kills every
     process left in it and removes it. :func:`cgroup_problem` says why this is unavailable (then each process
     keeps only its own ``RLIMIT_DATA``).
     """
