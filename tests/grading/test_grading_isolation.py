@@ -162,7 +162,7 @@ except OSError:  # the process-count cap of the submission
 spread = 4.0 if len(started) < 200 else 0.0"""
 
 MEMORY_HOGS = """\
-import os, signal
+import os, signal, time
 children = []
 for _ in range(5):
     pid = os.fork()
@@ -170,6 +170,7 @@ for _ in range(5):
         block = bytearray(800 * 2**20)  # each under the per-process limit; together over the submission's
         for k in range(0, len(block), 4096):
             block[k] = 1
+        time.sleep(5)  # held together, not one after the other
         os._exit(0)
     children.append(pid)
 killed = sum(os.WIFSIGNALED(os.waitpid(pid, 0)[1]) for pid in children)
