@@ -88,7 +88,7 @@ def _answer_sources(history, exercise_id):
     first, last = {}, {}
     for k, source in enumerate(history):
         found = answer_id({"cell_type": "code", "source": source})
-        if found is None:
+        if found not in EXERCISES:  # the grader runs only the answer cells of known exercises
             continue
         first.setdefault(found, k)
         cell = AnswerCell(found, k, source)
