@@ -177,26 +177,30 @@ class SubmissionCgroup:
                 fh.write(str(pid))
 
     def close(self):
-        """Kill every process still in the groups, then remove them."""
+        """Kill every process still in the groups, then remove them (retried while the killed processes exit:
+        a loaded machine can take seconds to free a few GiB)."""
+        deadline = time.monotonic() + 15
         for path in self.paths:
-            for _attempt in range(100):
+            while True:
                 try:
                     with open(os.path.join(path, "cgroup.procs")) as fh:
                         pids = [int(p) for p in fh.read().split()]
                 except OSError:
-                    break
-                if not pids:
-                    break
+                    pids = []
                 for pid in pids:
                     try:
                         os.kill(pid, signal.SIGKILL)
                     except OSError:
                         pass
-                time.sleep(0.02)
-            try:
-                os.rmdir(path)
-            except OSError:
-                pass
+                try:
+                    os.rmdir(path)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(0.02)
         self.paths = []
 
 
