@@ -15,6 +15,10 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 
+# Hostile submission notebooks: graded by tests/grading/test_grading_fixtures.py, never run by nbval.
+collect_ignore_glob = ["grading/fixtures/*"]
+
+
 def pytest_collection_modifyitems(config, items):
     """Markers that follow from what a test needs (see pyproject.toml for the list).
 

@@ -17,7 +17,11 @@ How a check works
   that changes its inputs in place, and code that runs too long (``runner.CASE_TIME_LIMIT`` seconds
   per case) become failed cases with a message. The function always gets copies of the case's inputs.
 * A function answer that calls bnlib's (or Keras's) implementation of the very thing the exercise
-  asks for scores 0 with that reason; calls are seen with ``sys.setprofile`` while the answer runs.
+  asks for scores 0 with that reason. In a notebook ``check`` applies the grader's rule (only the answer
+  cells and the notebook's imports count): it runs the answer cells in an answer process of its own where
+  bnlib is a stand-in and Keras cannot be imported, and scores with the grader's own function, saying so
+  when an answer uses a name another cell defines. Outside a notebook it calls the object it is given and
+  sees calls into the references with ``sys.setprofile``.
 
 ``check`` returns a :class:`CheckResult` (``score``, ``max_score``) whose repr is the report, so a
 notebook cell that ends with ``check(...)`` displays it; a not-yet-attempted stub gets a fixed,

@@ -1,7 +1,8 @@
 """Running a student's answer safely: a time limit, a forbidden-call guard, and copies of every input.
 
 This is the part of the exercises that both ``check`` (in the student's notebook) and the instructors'
-grader (in its sandbox child) use to call student code:
+grader (in its answer process, which loads this file by path and never imports bnlib: it may import only
+numpy, ``.model`` and the standard library) use to call student code:
 
 * :func:`call_with_limit` runs a function under a time limit. On the main thread of a Unix process
   (a Jupyter or Colab kernel) it is a ``SIGALRM`` timer that raises :class:`CaseTimeout` inside the
@@ -10,8 +11,8 @@ grader (in its sandbox child) use to call student code:
   (Windows, a worker thread) the call runs in a daemon thread that is abandoned after the limit, and an
   asynchronous exception is sent to stop it.
 * :class:`ForbiddenCalls` is a profile hook (``sys.setprofile``) that records calls into the functions an
-  exercise forbids (bnlib's or Keras's implementation of the very thing it asks for); the grader also
-  uses it to find those functions and replace them with blockers.
+  exercise forbids (bnlib's or Keras's implementation of the very thing it asks for), for ``check``
+  outside a notebook; where the grader runs answers, bnlib and Keras are not there at all.
 * :func:`run_function_case` and :func:`run_value` turn whatever the answer does (exceptions, wrong types
   or shapes, NaN, changing its inputs in place, running too long) into an :class:`Outcome`.
 """

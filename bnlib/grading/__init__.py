@@ -23,43 +23,58 @@ Processes (one *worker* per submission, run in parallel; each is a fresh ``pytho
   not even on a command line), computes the expected outputs with bnlib's reference
   implementations, and compares. Resource limits set in the worker (address space for data,
   CPU seconds, file size) are inherited by everything it starts.
-* **The answer cells are the submission.** Each exercise is scored in its own **sandbox child**: a
-  fresh interpreter with an empty working directory that executes ONLY the notebook's answer cells up
-  to that exercise's (after the notebook's import statements for numpy, math and bnlib), with the
-  exercise's reference implementations replaced by blockers and a profile hook that records any call
-  into them. No Jupyter kernel is started and the chapter's other cells never run, so a grade depends
-  neither on the chapter's demos nor on the versions of ipykernel, jupyter_client or IPython. A
-  function answer receives the case inputs (not the seed) and sends back only the outputs; a value
-  answer is read right after its own answer cell ran. Both travel as plain JSON numbers on a private
-  pipe, written with references to ``json.dumps`` and the pipe taken before any student code ran; the
-  child's stdout and stderr go to /dev/null, so prints cannot reach the worker.
+* **The answer cells are the submission.** Each notebook's answer cells run in one **answer process**
+  (:mod:`~bnlib.grading.answer_process`): a fresh interpreter with an empty working directory running a
+  small script that never imports bnlib. It executes ONLY the notebook's answer cells, in order, after the
+  notebook's import statements for numpy, math and bnlib, and reports each graded exercise right after
+  that exercise's own cell: a value answer is read there; a function answer is called there on the case
+  inputs (not the seed), before any later cell runs. No Jupyter kernel is started and the chapter's other
+  cells never run, so a grade depends neither on the chapter's demos nor on the versions of ipykernel,
+  jupyter_client or IPython. Inputs come in and outputs go out as plain JSON numbers, on a private pipe
+  written with references to ``json.dumps`` and the pipe taken before any student code ran; the process's
+  stdout and stderr go to /dev/null, so prints cannot reach the worker.
+* **No reference in reach.** In the answer process ``bnlib`` is a stand-in (the notebook's ``import bnlib``
+  and ``from bnlib... import ...`` lines keep working): ``bnlib.exercises.check`` is a no-op returning None,
+  the defaults' constants (``KERAS_EPS``, ...) are plain numbers, and every other name is a placeholder
+  that raises ``BnlibUnavailable`` when called and reports the call; the worker scores a call to the
+  exercise's own reference as before (0, "forbidden"), and any other call is the error it raised.
+  Importing Keras or TensorFlow raises ModuleNotFoundError there, and under bubblewrap their folders and
+  bnlib's are not mounted at all (an empty folder over each), so switching the import hook off, finding
+  a module spec, reading or exec'ing bnlib's source, or turning off a profile hook finds nothing to call.
+  The mistake formulas and the expected outputs live only in the worker.
 * **Sabotage** (what a submission that patches ``json.dumps``, ``builtins.print``, display hooks,
   numpy or ``bnlib.exercises.check``, or calls ``sys.exit``/``os._exit``, gets): exactly what its
   answers earn without the sabotage, except for the exercises whose own answer the sabotage breaks.
-  The patch lives only in the child that ran it; the comparison with the expected outputs runs in the
-  worker; an answer cell's value is read before any later cell runs, so a correct answer that ran
-  before the sabotage keeps its points, and a child that dies loses only what it had not yet sent.
+  The patch lives only in the answer process that ran it; the comparison with the expected outputs runs
+  in the worker; an exercise is reported right after its own cell, so a correct answer that ran before
+  the sabotage keeps its points. A process that dies (``os._exit``, a crash, a limit, a hang past its
+  time limit) loses only the exercise it was on: a new answer process runs the answer cells again and
+  reports the exercises after it, so each exercise is scored after exactly the answer cells up to its own.
 
-Isolation (bubblewrap): every sandbox child, the only process that runs student code, runs under Debian's
+Isolation (bubblewrap): every answer process, the only process that runs student code, runs under Debian's
 ``bwrap`` (:func:`~bnlib.grading.processes.isolated_command`): its own PID, network (none), IPC, mount, UTS and
 user namespaces, its own /proc, a private /tmp, a new session, killed with its parent; only the system's
-folders, the Python environment and the bnlib package are visible, read-only, and only its scratch folder is
-writable. The worker, the main process, their pipes, the submissions, the output folder and every other
-student's files do not exist in there, and a forked or ``setsid`` process dies with the sandbox's PID
-namespace. Where bubblewrap cannot isolate, grading refuses to run unless ``--unsafe`` (not for credit).
+folders and the Python environment are visible, read-only, with empty folders over bnlib's, Keras's and
+TensorFlow's packages, plus the answer process's own script and its three support modules (none holds a
+reference); only its scratch folder is writable. The worker, the main process, their pipes, the
+submissions, the output folder and every other student's files do not exist in there, and a forked or
+``setsid`` process dies with the sandbox's PID namespace. Where bubblewrap cannot isolate, grading refuses
+to run unless ``--unsafe`` (not for credit).
 
 Each submission's worker and everything it starts share one memory and one process-count cap
 (:class:`~bnlib.grading.processes.SubmissionCgroup`, cgroup v1, nested under the grader's own groups) and
 are all killed when it is done; without writable controllers only the per-process ``RLIMIT_DATA`` applies
 (the grader says so).
 
-Limits, stated honestly: bnlib's reference implementations are blocked by the profile hook and blockers
-inside the child, not yet made unimportable (a determined answer can still read their source inside its
-sandbox, which only gains it its own exercises' points: the source stays in the notebook for the
-instructor to see).
+Limits, stated honestly: without bubblewrap (``--unsafe``, not for credit) the folders are not hidden and
+only the answer process's import hook keeps Keras, TensorFlow and bnlib out, which student code can remove.
+An answer may still use whatever else the Python environment holds (scipy, say); the rule against library
+implementations of the exercise is enforced for bnlib, Keras and TensorFlow only. A submission's answer
+cells run once per notebook plus once more per exercise after one that killed its process.
 
 The package: ``cli`` (the command and the main process), ``writers`` (points, results.json, the
-gradebook), ``worker``, ``sandbox``, ``transport`` (numbers as plain JSON), ``processes`` (isolated
+gradebook), ``worker``, ``sandbox`` (the worker's side of the answer process), ``answer_process`` (the
+script that runs student code), ``transport`` (numbers as plain JSON), ``processes`` (isolated
 interpreters, bubblewrap, limits), ``assignment`` (the assignment file: columns, points, secret seed),
 ``autograder`` (Gradescope's zip: ``python -m bnlib.grading autograder --assignment FILE --out ZIP``),
 and ``contract``, the notebook contract (answer cells, check cells, solutions)

@@ -6,8 +6,8 @@ The zip holds what Gradescope unpacks into ``/autograder/source`` of a fresh con
 * ``run_autograder``: grades ``/autograder/submission`` as ONE student's submission with the assignment
   file and writes ``/autograder/results/results.json`` (Gradescope's format); if the grader cannot run
   (bubblewrap cannot isolate in that container, say), the results say so and score nothing, never the seed;
-* ``bnlib/`` (the package, the only folder a sandbox child sees) and ``assignment.toml`` (with its secret
-  seed, outside what a sandbox child sees).
+* ``bnlib/`` (the package; an answer process sees only its own script and three support modules of it)
+  and ``assignment.toml`` (with its secret seed, outside what an answer process sees).
 
 ``AUTOGRADER_ROOT`` (default ``/autograder``) and ``AUTOGRADER_PYTHON`` (default ``python3``) let a test run
 the bundle in a temporary folder standing in for ``/autograder``.

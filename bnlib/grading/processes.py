@@ -1,6 +1,7 @@
 """Process helpers of the grader: a fresh isolated interpreter, resource limits, killing a process group."""
 
 import functools
+import importlib.util
 import os
 import shutil
 import signal
@@ -8,14 +9,19 @@ import subprocess
 import sys
 import time
 
-__all__ = ["INSTALL_HINT", "SubmissionCgroup", "cgroup_problem", "isolated_command", "isolation_problem", "kill_group",
-           "python_command", "set_limits"]
+__all__ = ["ANSWER_DIR", "HIDDEN_PACKAGES", "INSTALL_HINT", "SubmissionCgroup", "cgroup_problem", "hidden_folders",
+           "isolated_command", "isolation_problem", "kill_group", "python_command", "set_limits"]
 
 INSTALL_HINT = ("install bubblewrap (Debian: apt-get install -y bubblewrap) on a machine where it may create "
                 "namespaces, or pass --unsafe to grade without isolation (not for credit)")
 
-# The folder that holds the bnlib package: every child finds bnlib there, not on its own sys.path.
+# The folder that holds the bnlib package: the worker finds bnlib there, not on its own sys.path.
 _ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+# Where the answer process's own files appear inside bubblewrap (the only course files it sees).
+ANSWER_DIR = "/answer"
+# The packages whose folders an answer process must not see: the references (bnlib's maths, Keras, TensorFlow).
+HIDDEN_PACKAGES = ("keras", "tensorflow", "tf_keras")
 
 
 def set_limits(memory_mb, cpu_seconds):
@@ -48,37 +54,61 @@ def python_command(entry):
     return [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {_ROOT!r}); {entry}"]
 
 
-def _bwrap_args(scratch):
+@functools.cache
+def hidden_folders():
+    """The folders of bnlib and of Keras and TensorFlow as installed here (found without importing them)."""
+    found = [os.path.join(_ROOT, "bnlib")]
+    for name in HIDDEN_PACKAGES:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        if spec is not None and spec.submodule_search_locations:
+            found += list(spec.submodule_search_locations)
+    return tuple(dict.fromkeys(os.path.realpath(p) for p in found))
+
+
+def _bwrap_args(scratch, files=()):
     """bubblewrap's arguments for a process that runs student code, ``scratch`` its only writable folder.
 
     New namespaces for everything (PID, network off, IPC, mount, UTS, user, cgroup), its own /proc, a private
-    /tmp, a new session (no terminal to inject into), killed with its parent. Only the system's folders, the
-    Python environment and the bnlib package are visible, read-only: the submissions, the grader's output
-    folder and working files, other students' files and the rest of the course checkout do not exist there.
+    /tmp, a new session (no terminal to inject into), killed with its parent. Only the system's folders and
+    the Python environment are visible, read-only, with an empty folder over bnlib's, Keras's and
+    TensorFlow's packages wherever they are installed (:func:`hidden_folders`), plus ``files`` ((source,
+    destination) pairs: the answer process's own script and support modules), read-only. The course checkout,
+    the submissions, the grader's output folder and working files and other students' files do not exist there.
     """
-    args = ["bwrap", "--unshare-all", "--die-with-parent", "--new-session", "--proc", "/proc", "--dev", "/dev",
-            "--tmpfs", "/tmp"]
+    # --as-pid-1: the answer process is the PID namespace's init, which the processes it forks cannot kill
+    # (a notebook cannot take the others down with it), and everything left in the namespace dies with it.
+    args = ["bwrap", "--unshare-all", "--as-pid-1", "--die-with-parent", "--new-session", "--proc", "/proc",
+            "--dev", "/dev", "--tmpfs", "/tmp"]
+    bound = []
     for path in ("/usr", "/etc", "/lib", "/lib64", "/lib32", "/bin", "/sbin"):
         if os.path.islink(path):
             args += ["--symlink", os.readlink(path), path]
         elif os.path.isdir(path):
             args += ["--ro-bind", path, path]
-    seen = set()
-    for path in (sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable)),
-                 os.path.join(_ROOT, "bnlib")):
+            bound.append(os.path.realpath(path))
+    for path in (sys.base_prefix, sys.prefix, os.path.dirname(os.path.realpath(sys.executable))):
         path = os.path.realpath(path)
-        if path not in seen and not path.startswith(("/usr/", "/etc/")):
-            seen.add(path)
+        if path not in bound and not path.startswith(("/usr/", "/etc/")):
+            bound.append(path)
             args += ["--ro-bind", path, path]
     if sys.prefix != os.path.realpath(sys.prefix):
         args += ["--ro-bind", os.path.realpath(sys.prefix), sys.prefix]
+        bound.append(sys.prefix)
+    for folder in hidden_folders():
+        if any(folder == b or folder.startswith(b.rstrip("/") + "/") for b in bound):
+            args += ["--tmpfs", folder]
+    for source, destination in files:
+        args += ["--ro-bind", source, destination]
     args += ["--bind", scratch, scratch, "--chdir", scratch, "--setenv", "HOME", scratch, "--setenv", "TMPDIR", "/tmp"]
     return args
 
 
-def isolated_command(command, scratch):
+def isolated_command(command, scratch, files=()):
     """``command`` run inside bubblewrap (see :func:`_bwrap_args`), ``scratch`` its only writable folder."""
-    return _bwrap_args(scratch) + ["--"] + list(command)
+    return _bwrap_args(scratch, files) + ["--"] + list(command)
 
 
 @functools.cache
@@ -87,7 +117,7 @@ def isolation_problem():
     if shutil.which("bwrap") is None:
         return "bubblewrap (bwrap) is not installed"
     scratch = os.path.realpath(os.environ.get("TMPDIR", "/tmp"))
-    probe = isolated_command(python_command("import numpy, bnlib.exercises.model; print('ok')"), scratch)
+    probe = isolated_command([sys.executable, "-I", "-c", "import numpy; print('ok')"], scratch)
     try:
         proc = subprocess.run(probe, capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired) as exc:
@@ -116,7 +146,7 @@ class SubmissionCgroup:
 
     One group per controller (memory, pids), nested under this process's own groups so that any limit
     already placed on the grader still applies. :meth:`add` moves the worker in before it starts anything;
-    everything it forks (sandbox children, whatever they detach) stays in the group; :meth:`close` kills every
+    everything it forks (the answer process, whatever it detaches) stays in the group; :meth:`close` kills every
     process left in it and removes it. :func:`cgroup_problem` says why this is unavailable (then each process
     keeps only its own ``RLIMIT_DATA``).
     """
@@ -147,26 +177,30 @@ class SubmissionCgroup:
                 fh.write(str(pid))
 
     def close(self):
-        """Kill every process still in the groups, then remove them."""
+        """Kill every process still in the groups, then remove them (retried while the killed processes exit:
+        a loaded machine can take seconds to free a few GiB)."""
+        deadline = time.monotonic() + 15
         for path in self.paths:
-            for _attempt in range(100):
+            while True:
                 try:
                     with open(os.path.join(path, "cgroup.procs")) as fh:
                         pids = [int(p) for p in fh.read().split()]
                 except OSError:
-                    break
-                if not pids:
-                    break
+                    pids = []
                 for pid in pids:
                     try:
                         os.kill(pid, signal.SIGKILL)
                     except OSError:
                         pass
-                time.sleep(0.02)
-            try:
-                os.rmdir(path)
-            except OSError:
-                pass
+                try:
+                    os.rmdir(path)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    if time.monotonic() > deadline:
+                        break
+                    time.sleep(0.02)
         self.paths = []
 
 

@@ -1,15 +1,19 @@
-"""The sandbox: a fresh interpreter that runs ONLY a notebook's answer cells, and the worker's side of it.
+"""The grader's side of the answer process: run a notebook's answer cells once, read each exercise's report.
 
-The child (:func:`sandbox_main`) replays the notebook's imports, replaces the exercise's reference
-implementations by blockers (in the answer's namespace and in every bnlib module), runs the answer cells
-in order, each under a time limit, and then either reads the value answer or calls the function answer on
-the cases it received (the inputs, never the seed). Everything goes back as plain JSON numbers on a
-private pipe, written with references to ``json.dumps`` and the pipe taken before any student code ran;
-the child's stdout and stderr go to /dev/null. The worker's side is :func:`run_sandbox`.
+:func:`run_answers` starts one answer process (:mod:`bnlib.grading.answer_process`, a script that never
+imports bnlib) per notebook, sends it the import statements, the answer cells and the cases of the
+exercises to grade (inputs only, as plain arrays), and reads what it reports after each graded exercise's
+cell. A process that ends early (``os._exit``, a crash, a resource limit, a hang past its time limit) loses
+only the exercise it was on: a new process runs the answer cells again and reports the exercises after it,
+so every exercise is scored after exactly the answer cells up to its own, as if it had a process of its own.
+
+The answer process sees bnlib as a stand-in whose names are placeholders; the names of the placeholders an
+answer called come back as data, and :func:`forbidden_culprit` tells which of them are the exercise's own
+reference (scored 0, "forbidden", as before).
 """
 
+import dataclasses
 import json
-import math
 import os
 import select
 import subprocess
@@ -18,152 +22,129 @@ import time
 
 import numpy as np
 
-from ..exercises.catalogue import get_exercise
+from ..defaults import __all__ as _DEFAULT_NAMES
 from ..exercises.model import Case, Outcome
-from ..exercises.runner import (
-    CASE_TIME_LIMIT,
-    ForbiddenCalls,
-    call_with_limit,
-    describe_exception,
-    run_function_case,
-    run_value,
-)
-from .contract import strip_magics
-from .processes import isolated_command, kill_group, python_command
+from ..exercises.runner import CASE_TIME_LIMIT
+from ..exercises.scoring import failure, forbidden, grade, not_attempted
+from .processes import ANSWER_DIR, isolated_command, kill_group
 from .transport import MAX_JSON, decode, encode
 
-__all__ = ["EXEC_LIMIT", "run_sandbox", "sandbox_main"]
+__all__ = ["EXEC_LIMIT", "TIP_SELF_CONTAINED", "forbidden_culprit", "reference_name", "run_answers", "score_run"]
 
-EXEC_LIMIT = 30.0  # seconds to execute the answer cells in the sandbox child
+EXEC_LIMIT = 30.0  # seconds to execute one answer cell in the answer process
 
-
-def sandbox_main(result_fd):
-    """Entry point of a sandbox child (trusted code that then runs student code; see module docstring)."""
-    channel = os.fdopen(result_fd, "w", buffering=1)
-    devnull = os.open(os.devnull, os.O_RDWR)
-    request = json.loads(sys.stdin.read())
-    for fd in (0, 1, 2):
-        os.dup2(devnull, fd)
-    sys.stdout = sys.stderr = open(os.devnull, "w")  # the process ends when done; nothing to close
-
-    # Bound now, before any student code runs: an answer cell that patches json.dumps or the file
-    # methods changes nothing of what reaches the worker.
-    dumps, write, flush = json.dumps, channel.write, channel.flush
-
-    def send(obj):
-        write(dumps(obj) + "\n")
-        flush()
-
-    exercise = get_exercise(request["exercise"])
-    ns = {"__name__": "__main__", "__builtins__": __builtins__, "np": np, "numpy": np, "math": math}
-    for statement in request["imports"]:
-        try:
-            exec(compile(statement, "<imports>", "exec"), ns)
-        except Exception:  # an import that fails in the notebook fails here too; the answer may not need it
-            pass
-    blocked_calls = []
-    _block_references(exercise, ns, blocked_calls)
-    errors, own_blocked = [], []
-    for k, (cell_id, source) in enumerate(request["sources"]):
-        before = len(blocked_calls)
-        status, value = call_with_limit(
-            lambda src=source, k=k: exec(compile(strip_magics(src), f"<answer cell {k + 1}>", "exec"), ns),
-            EXEC_LIMIT, ForbiddenCalls(()))
-        if status == "timeout":
-            errors.append(f"answer cell {k + 1} took more than {EXEC_LIMIT:g} s to run")
-        elif status == "error":
-            errors.append(f"answer cell {k + 1} raised {describe_exception(value)}")
-        if cell_id == exercise.id:  # another exercise's cell may use what this exercise may not
-            own_blocked += blocked_calls[before:]
-    _block_references(exercise, ns, blocked_calls)
-    target = ns.get(exercise.id)
-    send({"kind": "ready", "defined": exercise.id in ns, "callable": callable(target),
-          "errors": errors, "blocked": own_blocked})
-    if exercise.kind == "value":
-        send(_capture_value(exercise, ns))
-        return
-    if not callable(target):
-        return
-    for i, encoded in enumerate(request["cases"]):
-        case = Case(f"case {i + 1}", tuple(decode(a) if isinstance(a, dict) else a for a in encoded), False)
-        before = len(blocked_calls)
-        outcome = run_function_case(exercise, target, case)
-        if len(blocked_calls) > before and outcome.status != "forbidden":
-            outcome = Outcome("forbidden", message=blocked_calls[-1])
-        try:
-            value = encode(outcome.value) if outcome.status == "ok" else None
-        except TypeError:
-            outcome, value = Outcome("bad output", message="the output is not numbers"), None
-        send({"kind": "case", "i": i, "status": outcome.status, "value": value, "message": outcome.message,
-              "mutated": list(outcome.mutated), "low_precision": outcome.low_precision})
-        if outcome.status in ("timeout", "forbidden") or (outcome.status == "not attempted" and i == 0):
-            return
+_HERE = os.path.dirname(os.path.abspath(__file__))
+_EXERCISES = os.path.join(os.path.dirname(_HERE), "exercises")
+# The answer process's script and the three modules it shares with check (none holds a reference).
+_FILES = {"answer_process": os.path.join(_HERE, "answer_process.py"),
+          "model": os.path.join(_EXERCISES, "model.py"), "runner": os.path.join(_EXERCISES, "runner.py"),
+          "transport": os.path.join(_HERE, "transport.py")}
 
 
-def _capture_value(exercise, ns):
-    """The message that carries a value answer, read right after its answer cell ran (in the child)."""
-    if exercise.id not in ns or ns[exercise.id] is None:
-        return {"kind": "value", "status": "not attempted"}
-    value = ns[exercise.id]
-    if callable(value) and not isinstance(value, np.ndarray):
-        return {"kind": "value", "status": "function"}
-    outcome = run_value(exercise, value)
-    try:
-        encoded = encode(outcome.value) if outcome.status == "ok" else None
-    except TypeError:
-        return {"kind": "value", "status": "bad output", "message": "the answer is not numbers"}
-    return {"kind": "value", "status": outcome.status, "value": encoded, "message": outcome.message,
-            "low_precision": outcome.low_precision}
+def _constants():
+    from .. import defaults
+
+    return {name: getattr(defaults, name) for name in _DEFAULT_NAMES
+            if isinstance(getattr(defaults, name), (int, float))}
 
 
-def _block_references(exercise, ns, hits):
-    """Replace the exercise's forbidden functions by blockers, in the answer namespace and in bnlib's modules."""
-    rules = ForbiddenCalls(exercise.forbidden)
+def reference_name(name):
+    """Where the object a placeholder stands for lives, e.g. "bnlib.batchnorm_forward" ->
+    "bnlib.batchnorm.batchnorm_forward".
 
-    def forbidden(obj):
-        code = getattr(obj, "__code__", None)
-        return None if code is None else rules.match(code)
-
-    def blocker(name):
-        def blocked(*args, **kwargs):
-            hits.append(name)
-            raise _Blocked(name)
-        return blocked
-
-    # Every bnlib module, the exercises' catalogue included: in this child nothing needs the references.
-    modules = [m for n, m in list(sys.modules.items()) if n == "bnlib" or n.startswith("bnlib.")]
-    for space in [ns] + [vars(m) for m in modules]:
-        for key, value in list(space.items()):
-            name = forbidden(value)
-            if name:
-                space[key] = blocker(name)
-
-
-class _Blocked(BaseException):
-    """Raised when an answer calls a forbidden reference implementation."""
-
-
-def run_sandbox(exercise, sources, imports, cases, workdir, isolate=False):
-    """Run the answer cells ``sources`` (and a function exercise's ``cases``) in a sandbox child.
-
-    isolate: run the child inside bubblewrap (:func:`~bnlib.grading.processes.isolated_command`), with
-    ``workdir`` its only writable folder.
-
-    Returns (outcomes, ready, note): one :class:`Outcome` per case (or the value's), the child's report
-    after running the answer cells (or None if it never got there), and a note on how it ended early.
+    Resolved through the modules this process has already imported (never importing one an answer names);
+    an unresolved name is returned as it is.
     """
-    request = {"exercise": exercise.id, "sources": sources, "imports": imports,
-               "cases": [[encode(a) if isinstance(a, np.ndarray) else a for a in c.args] for c in cases]}
+    parts = str(name).split(".")
+    for i in range(len(parts) - 1, 0, -1):
+        obj = sys.modules.get(".".join(parts[:i]))
+        if obj is None:
+            continue
+        for part in parts[i:]:
+            obj = vars(obj).get(part) if hasattr(obj, "__dict__") else None
+            if obj is None:
+                return name
+        module, qualname = getattr(obj, "__module__", None), getattr(obj, "__qualname__", None)
+        return f"{module}.{qualname}" if isinstance(module, str) and isinstance(qualname, str) else name
+    return name
+
+
+def forbidden_culprit(names, exercise):
+    """The first of the placeholder ``names`` an answer called that the exercise forbids (its reference), or None."""
+    for name in names:
+        real = reference_name(name)
+        for spec in exercise.forbidden:
+            module, _, qual = spec.partition(":")
+            rest = real[len(module) + 1:] if real.startswith(module + ".") else None
+            if rest and (qual == "*" or rest == qual or rest.startswith(qual + ".")):
+                return real
+    return None
+
+
+def _output_json(spec):
+    return [list(x) if isinstance(x, tuple) else x for x in spec]
+
+
+def run_answers(notebooks, workdir, isolate=False):
+    """Run the answer cells of a submission's notebooks and report their graded exercises.
+
+    notebooks: [(cells, imports, graded)] per notebook: ``cells`` the answer cells [(exercise id, source)]
+               in notebook order; ``imports`` its import statements (replayed first); ``graded`` {index into
+               ``cells``: (exercise, cases)}: after that cell, report that exercise (a value's cases: []).
+    isolate:   run the answer process inside bubblewrap, ``workdir`` its only writable folder.
+    Returns one {index: (outcomes, ready, note)} per notebook: one :class:`Outcome` per case (or the
+    value's), the answer process's report after the cell (or None if it never got there), and a note on
+    how it ended early.
+    """
+    results = [{} for _ in notebooks]
+    pending = sorted((j, k) for j, (_, _, graded) in enumerate(notebooks) for k in graded)
+    payload = []
+    for cells, imports, graded in notebooks:
+        payload.append({"imports": imports, "cells": [list(c) for c in cells], "grade": {
+            str(k): {"id": ex.id, "kind": ex.kind, "params": list(ex.params), "output": _output_json(ex.output),
+                     "cases": [[encode(a) if isinstance(a, np.ndarray) else a for a in c.args] for c in cases]}
+            for k, (ex, cases) in graded.items()}})
+    span = max([1] + [b - a for _, _, graded in notebooks
+                      for a, b in zip([-1, *sorted(graded)], sorted(graded), strict=False)])
+    gap = 30 + EXEC_LIMIT * span + CASE_TIME_LIMIT + 1.0
+    constants, retried = _constants(), set()
+    while pending:
+        request = {"notebooks": payload, "start": list(pending[0]), "exec_limit": EXEC_LIMIT,
+                   "constants": constants}
+        messages, note, returncode = _run_process(request, workdir, isolate, gap)
+        started = {m.get("nb") for m in messages if m.get("kind") == "start"}
+        for j, k in list(pending):
+            if j not in started and (j, k) not in retried:
+                # The process ended before this notebook began (an earlier notebook took the answer
+                # process down with it): run it again, once, in a process of its own.
+                retried.add((j, k))
+                break
+            mine = [m for m in messages if m.get("nb") == j and m.get("cell") == k]
+            done = any(m.get("kind") == "done" for m in mine)
+            ex, cases = notebooks[j][2][k]
+            results[j][k] = _parse(mine, ex, len(cases), "" if done else note, returncode)
+            pending.remove((j, k))
+            if not done:
+                break  # the process ended on this exercise: the ones after it get a process of their own
+    return results
+
+
+def _run_process(request, workdir, isolate, gap):
+    """Start one answer process, send ``request``, collect its JSON messages -> (messages, note, returncode)."""
     read_fd, write_fd = os.pipe()
-    deadline = time.monotonic() + 30 + EXEC_LIMIT + len(cases) * (CASE_TIME_LIMIT + 1.0)
-    command = python_command(f"from bnlib.grading.sandbox import sandbox_main; sandbox_main({write_fd})")
     if isolate:
-        command = isolated_command(command, os.path.realpath(workdir))
-    proc = subprocess.Popen(command,
-                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        inside = {name: f"{ANSWER_DIR}/{name}.py" for name in _FILES}
+        command = isolated_command([sys.executable, "-I", inside["answer_process"], str(write_fd)],
+                                   os.path.realpath(workdir), [(_FILES[n], inside[n]) for n in _FILES])
+    else:
+        inside = _FILES
+        command = [sys.executable, "-I", inside["answer_process"], str(write_fd)]
+    request = dict(request, modules={n: inside[n] for n in ("model", "runner", "transport")})
+    proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             pass_fds=(write_fd,), cwd=workdir, start_new_session=True)
     os.close(write_fd)
-    lines, buffer, note = [], b"", ""
+    messages, buffer, note, size = [], b"", "", 0
+    deadline = time.monotonic() + gap
     try:
         try:
             proc.stdin.write(json.dumps(request).encode())
@@ -181,35 +162,59 @@ def run_sandbox(exercise, sources, imports, cases, workdir, isolate=False):
             chunk = os.read(read_fd, 65536)
             if not chunk:
                 break
-            buffer += chunk
-            if len(buffer) > MAX_JSON:
+            size += len(chunk)
+            if size > MAX_JSON:
                 note = "the answer's process sent too much data"
                 break
+            buffer += chunk
             *complete, buffer = buffer.split(b"\n")
-            lines += complete
+            ended = False
+            for line in complete:
+                try:
+                    msg = json.loads(line)
+                except ValueError:
+                    msg = None
+                if not isinstance(msg, dict):
+                    note = "the answer's process sent malformed data"
+                    break
+                if msg.get("kind") == "end":
+                    ended = True
+                    break
+                messages.append(msg)
+            if note or ended:
+                break
+            if complete:
+                deadline = time.monotonic() + gap  # a time limit between two reports, not on the whole notebook
     finally:
         os.close(read_fd)
         kill_group(proc.pid)
         proc.wait()
-    return _parse_sandbox(lines, len(cases), note, proc.returncode)
+    return messages, note, proc.returncode
 
 
-def _parse_sandbox(lines, n_cases, note, returncode):
+def _parse(lines, exercise, n_cases, note, returncode):
+    """One exercise's messages -> (outcomes, ready, note), validated (they come from student code's process)."""
     ready, outcomes = None, []
     statuses = {"ok", "error", "timeout", "forbidden", "not attempted", "bad output"}
-    for line in lines:
+    for msg in lines:
         try:
-            msg = json.loads(line)
             if msg.get("kind") == "ready" and ready is None:
+                calls = [str(c)[:200] for c in msg["calls"]][:20]
+                culprit = forbidden_culprit(calls, exercise)
                 ready = {"defined": bool(msg["defined"]), "callable": bool(msg["callable"]),
                          "errors": [str(e)[:300] for e in msg["errors"]][:10],
-                         "blocked": [str(b)[:200] for b in msg["blocked"]][:5]}
+                         "blocked": [culprit] if culprit else []}
             elif msg.get("kind") == "value" and ready is not None and not outcomes:
                 status = msg["status"] if msg["status"] in statuses | {"function"} else "bad output"
                 value = decode(msg["value"]) if status == "ok" else None
                 outcomes.append(Outcome(status, value, str(msg.get("message", ""))[:500],
                                         low_precision=msg.get("low_precision") is True))
-            elif msg.get("kind") == "case" and msg.get("i") == len(outcomes) and msg["status"] in statuses:
+            elif (msg.get("kind") == "case" and ready is not None and msg.get("i") == len(outcomes)
+                  and msg["status"] in statuses):
+                culprit = forbidden_culprit([str(c)[:200] for c in msg.get("calls", [])][:20], exercise)
+                if culprit:
+                    outcomes.append(Outcome("forbidden", message=culprit))
+                    continue
                 value = decode(msg["value"]) if msg["status"] == "ok" else None
                 outcomes.append(Outcome(msg["status"], value, str(msg.get("message", ""))[:500],
                                         tuple(str(m) for m in msg.get("mutated", []))[:10],
@@ -226,4 +231,48 @@ def _parse_sandbox(lines, n_cases, note, returncode):
         note = note or (f"the answer's process ended early (exit status {returncode}): os._exit, a crash, "
                         "or a resource limit")
         outcomes.append(Outcome("error", message=note))
+    if ready is not None and exercise.kind == "value" and not outcomes and not note:
+        note = f"the answer's process ended early (exit status {returncode}) before its value was read"
     return outcomes, ready, note
+
+
+TIP_SELF_CONTAINED = ("\n(The grader runs the answer cells on their own, after the notebook's imports: an answer "
+                      "may use numpy and its own arguments, and must define everything else inside its cell.)")
+
+
+def score_run(exercise, cases, run, hidden):
+    """Score one exercise from what its answer process reported -> a :class:`CheckResult`.
+
+    cases:  the cases it was run on (a value exercise's: []); run: (outcomes, ready, note) of :func:`run_answers`.
+    hidden: the grader's hidden cases (reports never show their values) or the public ones (``check``).
+    The grader and ``check`` in a notebook both score with this, so an answer gets the same score either way.
+    """
+    outcomes, ready, note = run
+    n = len(cases) if exercise.kind == "function" else 1
+    if ready is None or (exercise.kind == "value" and not outcomes):
+        return failure(exercise, n, note or "the answer cells could not be run")
+    if ready["blocked"]:
+        if exercise.kind == "value":
+            return forbidden(exercise, n, ready["blocked"][0], who="The answer cell calls", fix="compute it yourself")
+        return forbidden(exercise, n, ready["blocked"][0], who="your answer cells call")
+    if exercise.kind == "value":
+        outcome = outcomes[0]
+        if outcome.status == "not attempted":
+            if ready["errors"]:
+                return failure(exercise, 1, "; ".join(ready["errors"]) + TIP_SELF_CONTAINED)
+            return not_attempted(exercise, 1)
+        if outcome.status == "function":
+            return failure(exercise, 1, "the answer is a function, not a value; call it and assign the result")
+        case = Case("the answer", (), True)
+        return grade(exercise, [case], [outcome], [exercise.expected(case)])
+    if not ready["callable"]:
+        why = "; ".join(ready["errors"]) or f"no function named `{exercise.id}` is defined by its answer cell"
+        return failure(exercise, n, why + TIP_SELF_CONTAINED)
+    if not outcomes:
+        return failure(exercise, n, note or "no case could be run")
+    if outcomes[0].status == "not attempted":
+        return not_attempted(exercise, n)
+    result = grade(exercise, cases, outcomes, [exercise.expected(c) for c in cases], hidden=hidden)
+    if any("NameError" in o.message or "BnlibUnavailable" in o.message for o in outcomes):
+        result = dataclasses.replace(result, report=result.report + TIP_SELF_CONTAINED)
+    return result

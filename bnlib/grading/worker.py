@@ -1,8 +1,8 @@
-"""The worker: grades one submission (trusted code only), each exercise in its own sandbox child.
+"""The worker: grades one submission (trusted code only), one answer process per notebook.
 
 It builds the hidden cases from the secret seed (never passed to a process that runs student code),
-computes the expected outputs with bnlib's reference implementations, and scores what the sandbox
-children send back with the same rules as ``check`` (:func:`bnlib.exercises.scoring.grade`).
+computes the expected outputs with bnlib's reference implementations, and scores what the answer
+processes send back with the same rules as ``check`` (:func:`bnlib.exercises.scoring.grade`).
 It reads a request (JSON) on stdin and writes the results (JSON) on stdout, nothing else.
 """
 
@@ -13,87 +13,34 @@ import sys
 import tempfile
 
 from ..exercises.catalogue import EXERCISES
-from ..exercises.model import N_CASES, Case
-from ..exercises.scoring import failure, forbidden, grade, not_attempted
+from ..exercises.model import N_CASES
+from ..exercises.scoring import failure
 from .contract import answer_cells, graded_answers, import_statements, parse_notebook
 from .processes import set_limits
-from .sandbox import run_sandbox
+from .sandbox import run_answers, score_run
 
-__all__ = ["grade_notebook", "worker_main"]
-
-
-def _score_function(exercise, answers, imports, seed, workdir, isolate):
-    """Hidden-case score of one function exercise -> a result dict."""
-    cases = exercise.hidden_cases(seed)
-    # The answer cells up to this exercise's (last) one: earlier answers may hold helpers it uses, and a
-    # later cell that misbehaves (os._exit at its top level, say) cannot take this exercise down with it.
-    last = max(a.index for a in answers if a.exercise_id == exercise.id)
-    sources = [(a.exercise_id, a.source) for a in answers if a.index <= last]
-    outcomes, ready, note = run_sandbox(exercise, sources, imports, cases, workdir, isolate)
-    if ready is None:
-        return _result(failure(exercise, len(cases), note or "the answer cells could not be run"))
-    if ready["blocked"]:
-        return _result(forbidden(exercise, len(cases), ready["blocked"][0], who="your answer cells call"))
-    if not ready["callable"]:
-        why = "; ".join(ready["errors"]) or f"no function named `{exercise.id}` is defined by its answer cell"
-        return _result(failure(exercise, len(cases), why + _TIP_SELF_CONTAINED))
-    if not outcomes:
-        return _result(failure(exercise, len(cases), note or "no case could be run"))
-    if outcomes[0].status == "not attempted":
-        return _result(not_attempted(exercise, len(cases)))
-    result = grade(exercise, cases, outcomes, [exercise.expected(c) for c in cases], hidden=True)
-    report = result.report
-    if any("NameError" in o.message for o in outcomes):
-        report += _TIP_SELF_CONTAINED
-    return _result(result, report)
+__all__ = ["grade_notebook", "grade_notebooks", "plan_notebook", "worker_main"]
 
 
-_TIP_SELF_CONTAINED = ("\n(The grader runs the answer cells on their own, after the notebook's imports: an answer "
-                       "may use numpy and its own arguments, and must define everything else inside its cell.)")
-
-
-def _result(check_result, report=None):
+def _result(check_result):
     return {"id": check_result.exercise, "score": int(check_result.score), "max": int(check_result.max_score),
-            "status": check_result.status, "report": report or check_result.report}
+            "status": check_result.status, "report": check_result.report}
 
 
-def _score_value(exercise, answers, imports, workdir, isolate):
-    """Score one value exercise from its answer cell, run in a sandbox child -> a result dict."""
-    last = max(a.index for a in answers if a.exercise_id == exercise.id)
-    sources = [(a.exercise_id, a.source) for a in answers if a.index <= last]
-    outcomes, ready, note = run_sandbox(exercise, sources, imports, [], workdir, isolate)
-    if ready is None or not outcomes:
-        return _result(failure(exercise, 1, note or "the answer cells could not be run"))
-    if ready["blocked"]:
-        return _result(forbidden(exercise, 1, ready["blocked"][0], who="The answer cell calls",
-                                 fix="compute it yourself"))
-    outcome = outcomes[0]
-    if outcome.status == "not attempted":
-        if ready["errors"]:
-            return _result(failure(exercise, 1, "; ".join(ready["errors"]) + _TIP_SELF_CONTAINED))
-        return _result(not_attempted(exercise, 1))
-    if outcome.status == "function":
-        return _result(failure(exercise, 1, "the answer is a function, not a value; call it and assign the result"))
-    case = Case("the answer", (), True)
-    return _result(grade(exercise, [case], [outcome], [exercise.expected(case)]))
-
-
-def grade_notebook(data, seed, workdir, exercises=None, answered=None, isolate=False):
-    """Grade one notebook's bytes -> (results by exercise id, notes). Runs in the worker.
+def plan_notebook(data, seed, exercises=None, answered=None):
+    """What to run of one notebook's bytes -> ((cells, imports, graded) or None, notes).
 
     exercises: the assignment's exercise ids (default: all); answers to others are ignored with a note.
     answered:  exercise id -> the notebook whose answer is graded: an answer here to one of them is a
                duplicate, noted and not graded (one answer per exercise; the first counts, never the best).
-    isolate:   run each sandbox child inside bubblewrap (see :mod:`bnlib.grading.processes`).
-
-    The answer cells are the submission: each exercise is scored in its own sandbox child that runs the
-    notebook's imports and the answer cells up to that exercise's, never the rest of the chapter, so a
-    grade depends neither on the chapter's demos nor on the Jupyter stack (no kernel is started).
+    The answer cells are the submission: only they run (after the notebook's imports), never the rest of the
+    chapter, so a grade depends neither on the chapter's demos nor on the Jupyter stack (no kernel is
+    started); each graded exercise is reported right after its own cell (:func:`~bnlib.grading.sandbox.run_answers`).
     """
     try:
         nb = parse_notebook(data)
     except ValueError as exc:
-        return {}, [str(exc)]
+        return None, [str(exc)]
     answers = graded_answers(answer_cells(nb))
     notes = [f"unknown exercise id in an ANSWER line: {a.exercise_id}" for a in answers
              if a.exercise_id not in EXERCISES]
@@ -106,24 +53,52 @@ def grade_notebook(data, seed, workdir, exercises=None, answered=None, isolate=F
     notes += [f"a second answer to `{i}` was not graded: one answer per exercise counts, the first one "
               f"(in {answered[i]})" for i in duplicates]
     wanted = set(EXERCISES if exercises is None else exercises) - set(answered)
-    imports = import_statements(nb)
+    graded = {}
+    for k, a in enumerate(answers):
+        if a.exercise_id in wanted:
+            exercise = EXERCISES[a.exercise_id]
+            graded[k] = (exercise, exercise.hidden_cases(seed) if exercise.kind == "function" else [])
+    if not graded:
+        return None, notes
+    return ([(a.exercise_id, a.source) for a in answers], import_statements(nb), graded), notes
+
+
+def grade_notebooks(notebooks, seed, workdir, exercises=None, isolate=False):
+    """Grade one submission's notebooks [(name, bytes)] -> (results by exercise id, notes). Runs in the worker.
+
+    isolate: run the answer process inside bubblewrap (see :mod:`bnlib.grading.processes`); one answer
+    process runs every notebook of the submission, each in a fresh fork of it.
+    """
+    notes, answered, plans = [], {}, []
+    for name, data in notebooks:
+        plan, more = plan_notebook(data, seed, exercises, answered)
+        notes += [f"{name}: {n}" for n in more]
+        if plan is not None:
+            plans.append(plan)
+            answered.update({exercise.id: name for exercise, _ in plan[2].values()})
+    if not plans:
+        return {}, notes
+    sandbox_dir = tempfile.mkdtemp(prefix="sandbox-", dir=workdir)
+    try:
+        runs = run_answers(plans, sandbox_dir, isolate)
+    except Exception as exc:  # a grader failure (a bug, a full disk) is reported, never a crash of the run
+        why = f"internal grading error ({type(exc).__name__}: {str(exc)[:200]}); please report it to your instructor"
+        runs = [{k: ([], None, why) for k in graded} for _, _, graded in plans]
     results = {}
-    for exercise_id in dict.fromkeys(a.exercise_id for a in answers if a.exercise_id in wanted):
-        exercise = EXERCISES[exercise_id]
-        sandbox_dir = tempfile.mkdtemp(prefix="sandbox-", dir=workdir)
-        if exercise.kind == "function":
-            results[exercise_id] = _guarded(exercise, _score_function, exercise, answers, imports, seed,
-                                            sandbox_dir, isolate)
-        else:
-            results[exercise_id] = _guarded(exercise, _score_value, exercise, answers, imports, sandbox_dir,
-                                            isolate)
+    for (_, _, graded), run in zip(plans, runs, strict=True):
+        results.update({exercise.id: _guarded(exercise, cases, run[k]) for k, (exercise, cases) in graded.items()})
     return results, notes
 
 
-def _guarded(exercise, scorer, *args):
-    """A grader failure on one exercise (a bug, a full disk) must not cost the others their scores."""
+def grade_notebook(data, seed, workdir, exercises=None, isolate=False):
+    """Grade one notebook's bytes -> (results by exercise id, notes) (see :func:`grade_notebooks`)."""
+    return grade_notebooks([("notebook", data)], seed, workdir, exercises, isolate)
+
+
+def _guarded(exercise, cases, run):
+    """Score one exercise; a grader failure on it (a bug, a full disk) must not cost the others their scores."""
     try:
-        return scorer(*args)
+        return _result(score_run(exercise, cases, run, hidden=True))
     except Exception as exc:
         return _result(failure(exercise, 1 if exercise.kind == "value" else N_CASES,
                                 f"internal grading error ({type(exc).__name__}: {str(exc)[:200]}); "
@@ -139,14 +114,9 @@ def worker_main():
     request = json.loads(sys.stdin.read())
     set_limits(request["memory_mb"], request["timeout"] + 30)
     workdir = tempfile.mkdtemp(prefix="bnlib-grade-")
-    results, notes, answered = {}, [], {}
     try:
-        for name, data_hex in request["notebooks"]:
-            found, more = grade_notebook(bytes.fromhex(data_hex), request["seed"], workdir, request["exercises"],
-                                         answered, request["isolate"])
-            notes += [f"{name}: {n}" for n in more]
-            results.update(found)
-            answered.update({exercise_id: name for exercise_id in found})
+        results, notes = grade_notebooks([(name, bytes.fromhex(data_hex)) for name, data_hex in request["notebooks"]],
+                                         request["seed"], workdir, request["exercises"], request["isolate"])
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     channel.write(json.dumps({"results": results, "notes": notes}))

@@ -2,7 +2,7 @@
 and hints that only come when their mistake explains every failed case.
 
 Each answer here is written by hand (plain numpy), as a student would; the grader's side is run through
-``check`` (the same scoring) or ``grade_notebook`` (the grader's own path, sandbox children included).
+``check`` (the same scoring) or ``grade_notebook`` (the grader's own path, its answer process included).
 """
 
 import json
@@ -136,3 +136,23 @@ def test_hidden_case_reports_apply_the_same_hint_rule():
     hints = _hints("def bn_forward(a, gamma, beta, eps):\n    mu = a.mean(axis=1, keepdims=True)\n"
                    "    return beta + gamma * (a - mu) / np.sqrt(a.var(axis=1, keepdims=True) + eps)", "bn_forward")
     assert any("wrong axis" in h for h in hints)
+
+
+@pytest.mark.slow
+def test_answers_keep_bnlibs_constants_and_check_where_they_are_graded(tmp_path):
+    # Where answers run, bnlib is a stand-in: its default constants are numbers and check is a no-op; a bnlib
+    # function says it is not available (the answer must compute it).
+    data = _notebook(tmp_path / "nb.ipynb", [
+        "# ANSWER: bn_forward\nfrom bnlib import KERAS_EPS\nfrom bnlib.exercises import check\n\n"
+        "if KERAS_EPS == 1e-3 and check('bn_forward', None) is None:\n"
+        "    def bn_forward(a, gamma, beta, eps=KERAS_EPS):\n"
+        "        mu = a.mean(axis=0)\n"
+        "        return beta + gamma * (a - mu) / np.sqrt(a.var(axis=0) + eps)",
+        "# ANSWER: spread\nimport bnlib\nspread = bnlib.batch_variance(np.array([[1.0], [3.0]]))",
+    ])
+    work = tmp_path / "work"
+    work.mkdir()
+    results, _ = grade_notebook(data, 11, str(work))
+    assert results["bn_forward"]["score"] == results["bn_forward"]["max"], results["bn_forward"]["report"]
+    assert results["spread"]["score"] == 0
+    assert "bnlib.batch_variance is not available" in results["spread"]["report"]

@@ -1,9 +1,10 @@
 """Isolation with bubblewrap: hostile answer cells cannot reach the grader, other submissions or the machine.
 
 Each hostile answer here worked against the grader before isolation (issue 17): forging a worker's reply
-through /proc/<ppid>/fd, killing the grading process, writing into the output folder and into another
-student's notebook, leaving a detached ``setsid`` process running after the run. They are graded by the real
-command; the same attacks with ``--unsafe`` show what isolation prevents where the difference is observable.
+through /proc/<pid>/fd of the processes above it, killing the grading process, writing into the output
+folder and into another student's notebook, leaving a detached ``setsid`` process running after the run.
+They are graded by the real command; the same attacks with ``--unsafe`` show what isolation prevents where
+the difference is observable.
 """
 
 import csv
@@ -28,21 +29,36 @@ def _bubblewrap():
 
 MARKER = "bnlib-hostile-sleeper-4242"
 
-FORGE = """\
+ANCESTORS = """\
+import os
+
+# The processes above this one, nearest first, up to two: the answer process and the worker (each notebook
+# runs in a fork of the answer process; under bubblewrap that is PID 1 and nothing is above it).
+ancestors, pid = [], os.getppid()
+while pid > 0 and len(ancestors) < 2:
+    ancestors.append(pid)
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            pid = int(fh.read().rsplit(")", 1)[1].split()[1])
+    except OSError:
+        break
+"""
+
+FORGE = ANCESTORS + """\
 import json, os, signal
 reply = json.dumps({"results": {"bn_forward": {"score": 10, "max": 10, "status": "passed", "report": "forged"},
                                 "spread": {"score": 1, "max": 1, "status": "passed", "report": "forged"}},
                     "notes": []})
-parent = os.getppid()
 try:
-    for fd in os.listdir(f"/proc/{parent}/fd"):
-        try:
-            with open(f"/proc/{parent}/fd/{fd}", "w") as fh:
-                fh.write(reply)
-        except OSError:
-            pass
-    os.kill(parent, signal.SIGKILL)
-except OSError:
+    for parent in ancestors:
+        for fd in os.listdir(f"/proc/{parent}/fd"):
+            try:
+                with open(f"/proc/{parent}/fd/{fd}", "w") as fh:
+                    fh.write(reply)
+            except OSError:
+                pass
+    os.kill(ancestors[-1], signal.SIGKILL)
+except (OSError, IndexError):
     pass
 spread = None"""
 
@@ -50,7 +66,7 @@ spread = None"""
 def _hostile(folder, out):
     build_submission(folder / "forger.ipynb", {"spread": FORGE, "bn_forward": STUB["bn_forward"]})
     build_submission(folder / "killer.ipynb", {
-        "spread": "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nspread = 4.0"})
+        "spread": ANCESTORS + "import signal\nos.kill(ancestors[-1], signal.SIGKILL)\nspread = 4.0"})
     build_submission(folder / "vandal.ipynb", {"spread": (
         "import glob, os\n"
         f"for path in glob.glob({str(folder)!r} + '/*.ipynb'):\n"
@@ -146,7 +162,7 @@ except OSError:  # the process-count cap of the submission
 spread = 4.0 if len(started) < 200 else 0.0"""
 
 MEMORY_HOGS = """\
-import os, signal
+import os, signal, time
 children = []
 for _ in range(5):
     pid = os.fork()
@@ -154,6 +170,7 @@ for _ in range(5):
         block = bytearray(800 * 2**20)  # each under the per-process limit; together over the submission's
         for k in range(0, len(block), 4096):
             block[k] = 1
+        time.sleep(5)  # held together, not one after the other
         os._exit(0)
     children.append(pid)
 killed = sum(os.WIFSIGNALED(os.waitpid(pid, 0)[1]) for pid in children)
