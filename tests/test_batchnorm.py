@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bnlib import batchnorm_forward, batchnorm_inference
@@ -191,6 +191,7 @@ def test_mask_matches_keras_outputs_and_moving_statistics():
     c=st.integers(1, 3),
     seed=st.integers(0, 2**16),
 )
+@example(lengths=[1, 1], c=3, seed=8211)
 def test_mask_property_matches_keras(lengths, c, seed):
     rng = np.random.default_rng(seed)
     a = rng.normal(2.0, 3.0, size=(len(lengths), 5, c))
@@ -198,7 +199,14 @@ def test_mask_property_matches_keras(lengths, c, seed):
     gamma, beta = rng.normal(size=c), rng.normal(size=c)
     out, cache = batchnorm_forward(a, gamma, beta, mask=mask)
     keras = keras_batchnorm(a, gamma=gamma, beta=beta, mask=mask)
-    np.testing.assert_allclose(out, keras.out, rtol=1e-6, atol=1e-6)
+    # Keras divides the masked sums by count + 1e-7, bnlib by the count: the means differ by up to
+    # |mu| * 1e-7 / count, which the normalization magnifies by |gamma| / sqrt(var + eps), a lot for a
+    # feature whose valid values nearly agree (lengths [1, 1], seed 8211: 2.4e-6, all of it that 1e-7).
+    rel = 1e-7 / mask.sum()
+    std = np.sqrt(cache.var + 1e-3)
+    d_mu, d_var = np.abs(cache.mu) * rel, 2 * (cache.var + cache.mu**2) * rel
+    d_out = np.abs(gamma) * (d_mu / std + np.abs(a - cache.mu).max(axis=(0, 1)) * d_var / (2 * std**3))
+    assert np.all(np.abs(out - keras.out) <= 1e-6 + 2 * d_out + 1e-6 * np.abs(keras.out))
     np.testing.assert_allclose(0.99 * 1 + 0.01 * cache.var, keras.moving_variance, rtol=1e-6)
 
 
