@@ -25,7 +25,7 @@ from .batchnorm import (
     keras_batchnorm_steps,
     keras_normalization,
 )
-from .distributed import KerasReplicaBN, keras_replica_batchnorm
+from .distributed import KerasReplicaBN, ReplicaRun, keras_replica_batchnorm, start_replica_batchnorm
 from .mlp import KerasMLP, keras_mlp
 from .models import (
     KerasBNAfterActivation,
@@ -69,6 +69,7 @@ __all__ = [
     "keras_rms_norm",
     "keras_rms_norm_op",
     "keras_train_dense_bn",
+    "start_replica_batchnorm",
     "KerasBN",
     "KerasBNAfterActivation",
     "KerasDenseBN",
@@ -77,6 +78,7 @@ __all__ = [
     "KerasMLP",
     "KerasRenorm",
     "KerasReplicaBN",
+    "ReplicaRun",
     "KerasTrainedDenseBN",
     "KerasWeight",
 ]
