@@ -104,10 +104,10 @@ def fold_batchnorm_into_next(gamma, beta, moving_mean, moving_var, W, b, eps=KER
     check_finite(W, "W")
     n, n_out = W.shape[-2:]
     if as_stat(gamma, "gamma").size != n:
-        what = "one row per BN unit, shape (n, n_out)" if W.ndim == 2 else "one input channel per BN unit, shape " \
-            "(kh, kw, n, n_out)"
-        raise ValueError(f"W has {n} inputs but the BN layer has {as_stat(gamma, 'gamma').size} units; the next "
-                         f"layer's kernel must have {what}.")
+        inputs, what = (("rows", "one row per BN unit, shape (n, n_out)") if W.ndim == 2 else
+                        ("input channels", "one input channel per BN unit, shape (kh, kw, n, n_out)"))
+        raise ValueError(f"W has {n} {inputs} but the BN layer has {as_stat(gamma, 'gamma').size} units; the "
+                         f"next layer's kernel must have {what}.")
     b = np.zeros(n_out, dtype=W.dtype) if b is None else as_stat(b, "b", n_out)
     scale, shift = batchnorm_affine_kernel(*_checked_stats(gamma, beta, moving_mean, moving_var, eps, n))
     return scale[:, None] * W, np.tensordot(shift, W, axes=([0], [W.ndim - 2])).reshape(-1, n_out).sum(axis=0) + b

@@ -61,6 +61,22 @@ def fold_batchnorm(W, b, gamma, beta, moving_mean, moving_var, eps=1e-3):
 eps = 1e-3
 invariance_gap = 200 / np.sqrt(20000 + eps) - 2 / np.sqrt(2 + eps)""",
     "bn_param_count": "bn_param_count = (3 * 4 * 100, 3 * 2 * 100)  # gamma, beta, moving mean, moving var",
+    "renorm_r_d": """\
+def renorm_r_d(a, renorm_mean, renorm_std, rmax, dmax, eps):
+    sigma_b = np.sqrt(a.var(axis=0) + eps)
+    r = np.clip(sigma_b / renorm_std, 1 / rmax, rmax)
+    d = np.clip((a.mean(axis=0) - renorm_mean) / renorm_std, -dmax, dmax)
+    return r, d""",
+    "combine_moments": """\
+def combine_moments(counts, means, variances):
+    w = np.asarray(counts, dtype=float)[:, None] / np.sum(counts)
+    mu = (w * means).sum(axis=0)
+    return mu, (w * (variances + (means - mu) ** 2)).sum(axis=0)""",
+    "masked_moments": """\
+def masked_moments(a, mask):
+    keep = mask[:, :, None]
+    mu = np.where(keep, a, 0.0).sum(axis=(0, 1)) / mask.sum()
+    return mu, (np.where(keep, a - mu, 0.0) ** 2).sum(axis=(0, 1)) / mask.sum()""",
     "layer_norm": """\
 def layer_norm(a, gamma, beta, eps=1e-3):
     mu = a.mean(axis=1, keepdims=True)
@@ -146,6 +162,27 @@ invariance_gap = float(np.abs(bn(100 * a) - bn(a)).max())""",
     "bn_param_count": """\
 units, per_unit, trainable_per_unit = 100, 4, 2
 bn_param_count = [3 * units * per_unit, 3 * units * trainable_per_unit]""",
+    "renorm_r_d": """\
+def renorm_r_d(a, renorm_mean, renorm_std, rmax, dmax, eps):
+    m = a.shape[0]
+    mu_b = a.sum(axis=0) / m
+    sigma_b = np.sqrt(((a - mu_b) ** 2).sum(axis=0) / m + eps)
+    r = np.minimum(np.maximum(sigma_b / renorm_std, 1.0 / rmax), rmax)
+    d = np.minimum(np.maximum((mu_b - renorm_mean) / renorm_std, -dmax), dmax)
+    return r, d""",
+    "combine_moments": """\
+def combine_moments(counts, means, variances):
+    # sums and sums of squares, as an all-reduce would exchange them
+    counts = np.asarray(counts, dtype=float)[:, None]
+    total = counts.sum()
+    s1 = (counts * means).sum(axis=0)
+    s2 = (counts * (variances + means**2)).sum(axis=0)
+    mu = s1 / total
+    return mu, s2 / total - mu**2""",
+    "masked_moments": """\
+def masked_moments(a, mask):
+    values = a[mask]  # (M, c): the real steps only
+    return values.mean(axis=0), values.var(axis=0)""",
     "layer_norm": """\
 def layer_norm(a, gamma, beta, eps):
     rows = []
@@ -178,6 +215,8 @@ def bn_backward(dout, a, gamma, eps):
 _INF = "def bn_inference(a, moving_mean, moving_var, gamma, beta, eps):\n"
 _FOLD = "def fold_batchnorm(W, b, gamma, beta, moving_mean, moving_var, eps):\n"
 _UMS = "def update_moving_stats(moving_mean, moving_var, batch_mean, batch_var, momentum):\n"
+_RRD = ("def renorm_r_d(a, renorm_mean, renorm_std, rmax, dmax, eps):\n"
+        "    mu_b, sigma_b = a.mean(axis=0), np.sqrt(a.var(axis=0) + eps)\n")
 
 MISTAKES = [
     ("standardize", "def standardize(X):\n    return (X - X.mean(axis=0)) / X.std(axis=0)", "divided by m."),
@@ -230,6 +269,25 @@ MISTAKES = [
     ("invariance_gap", "invariance_gap = 0.0  # BN(100 a) = BN(a)", "eps = 0"),
     ("bn_param_count", "bn_param_count = (600, 600)", "moving mean and moving variance"),
     ("bn_param_count", "bn_param_count = (1200, 1200)", "only gamma and beta are trainable"),
+    ("renorm_r_d", _RRD + "    r = sigma_b / renorm_std\n    d = (mu_b - renorm_mean) / renorm_std\n    return r, d",
+     "not clipped"),
+    ("renorm_r_d", _RRD + "    r = np.clip(renorm_std / sigma_b, 1 / rmax, rmax)\n"
+                   "    return r, np.clip((mu_b - renorm_mean) / renorm_std, -dmax, dmax)", "upside down"),
+    ("renorm_r_d", _RRD + "    r = np.clip(sigma_b / renorm_std, 0, rmax)\n"
+                   "    return r, np.clip((mu_b - renorm_mean) / renorm_std, -dmax, dmax)", "[1 / rmax, rmax]"),
+    ("combine_moments", "def combine_moments(counts, means, variances):\n"
+                        "    w = np.asarray(counts, dtype=float)[:, None] / np.sum(counts)\n"
+                        "    return (w * means).sum(axis=0), (w * variances).sum(axis=0)", "BETWEEN"),
+    ("combine_moments", "def combine_moments(counts, means, variances):\n"
+                        "    mu = means.mean(axis=0)\n"
+                        "    return mu, (variances + (means - mu) ** 2).mean(axis=0)", "equal weights"),
+    ("masked_moments", "def masked_moments(a, mask):\n    m, T, c = a.shape\n"
+                       "    x = np.where(mask[:, :, None], a, 0.0)\n    mu = x.sum(axis=(0, 1)) / (m * T)\n"
+                       "    var = ((x - mu) ** 2).sum(axis=(0, 1)) / (m * T)\n    return mu, var",
+     "padding still counts"),
+    ("masked_moments", "def masked_moments(a, mask):\n    x = np.where(mask[:, :, None], a, 0.0)\n"
+                       "    mu = x.sum(axis=(0, 1)) / mask.sum()\n"
+                       "    return mu, ((x - mu) ** 2).sum(axis=(0, 1)) / mask.sum()", "(0 - mu)^2"),
     ("layer_norm", "def layer_norm(a, gamma, beta, eps):\n    mu = a.mean(axis=0)\n"
                    "    return beta + gamma * (a - mu) / np.sqrt(a.var(axis=0) + eps)", "that is batch normalization"),
     ("layer_norm", _LN + "    return beta + gamma * (a - mu) / np.sqrt(a.var(axis=1, ddof=1, keepdims=True) + eps)",
@@ -257,6 +315,16 @@ REFERENCE_CALLERS = {
     "fold_batchnorm": "from bnlib.folding import fold_batchnorm as f\n\n"
                       "def fold_batchnorm(W, b, gamma, beta, moving_mean, moving_var, eps):\n"
                       "    return f(W, b, gamma, beta, moving_mean, moving_var, eps)",
+    "renorm_r_d": "import bnlib\n\ndef renorm_r_d(a, renorm_mean, renorm_std, rmax, dmax, eps):\n"
+                  "    n = a.shape[1]\n"
+                  "    c = bnlib.batch_renorm_forward(a, np.ones(n), np.zeros(n), renorm_mean, renorm_std,\n"
+                  "                                   rmax=rmax, rmin=1 / rmax, dmax=dmax, eps=eps)[1]\n"
+                  "    return c.r, c.d",
+    "combine_moments": "from bnlib import combine_moments as cm\n\n"
+                       "def combine_moments(counts, means, variances):\n    return cm(counts, means, variances)",
+    "masked_moments": "from bnlib import batchnorm_forward\n\ndef masked_moments(a, mask):\n"
+                      "    ones, zeros = np.ones(a.shape[-1]), np.zeros(a.shape[-1])\n"
+                      "    _, c = batchnorm_forward(a, ones, zeros, mask=mask)\n    return c.mu, c.var",
     "layer_norm": "import importlib\n\ndef layer_norm(a, gamma, beta, eps):\n"
                   "    return importlib.import_module('bnlib.alternatives').layer_norm(a, gamma, beta, eps)",
 }

@@ -23,6 +23,7 @@ from .batchnorm import (
     keras_batchnorm_gradients,
     keras_batchnorm_masked,
     keras_batchnorm_steps,
+    keras_ghost_batchnorm,
     keras_normalization,
 )
 from .distributed import KerasReplicaBN, ReplicaRun, keras_replica_batchnorm, start_replica_batchnorm
@@ -61,6 +62,7 @@ __all__ = [
     "keras_dense_bn_kernel_gradient",
     "keras_finetune",
     "keras_fit_bn_dense",
+    "keras_ghost_batchnorm",
     "keras_group_norm",
     "keras_layer_norm",
     "keras_mlp",

@@ -31,7 +31,7 @@ def answer(exercise_id, source):
 def test_the_catalogue_is_the_briefs():
     assert exercise_ids() == ["standardize", "condition_number", "bn_forward", "spread", "bn_backward", "da_seed",
                               "update_moving_stats", "bn_inference", "fold_batchnorm", "invariance_gap",
-                              "bn_param_count", "layer_norm"]
+                              "bn_param_count", "renorm_r_d", "combine_moments", "masked_moments", "layer_norm"]
     assert set(CORRECT) == set(ALTERNATIVE) == set(EXERCISES)
 
 
