@@ -77,6 +77,11 @@ def masked_moments(a, mask):
     keep = mask[:, :, None]
     mu = np.where(keep, a, 0.0).sum(axis=(0, 1)) / mask.sum()
     return mu, (np.where(keep, a - mu, 0.0) ** 2).sum(axis=(0, 1)) / mask.sum()""",
+    "float16_mean": """\
+total = np.float16(0.0)
+for _ in range(3000):
+    total = np.float16(total + np.float16(1.0))  # stalls at 2048: float16's spacing there is 2
+float16_mean = float(total) / 3000""",
     "layer_norm": """\
 def layer_norm(a, gamma, beta, eps=1e-3):
     mu = a.mean(axis=1, keepdims=True)
@@ -183,6 +188,7 @@ def combine_moments(counts, means, variances):
 def masked_moments(a, mask):
     values = a[mask]  # (M, c): the real steps only
     return values.mean(axis=0), values.var(axis=0)""",
+    "float16_mean": "float16_mean = 2048 / 3000  # 2^11 + 1 is not a float16 number: the sum stops at 2^11",
     "layer_norm": """\
 def layer_norm(a, gamma, beta, eps):
     rows = []
@@ -288,6 +294,8 @@ MISTAKES = [
     ("masked_moments", "def masked_moments(a, mask):\n    x = np.where(mask[:, :, None], a, 0.0)\n"
                        "    mu = x.sum(axis=(0, 1)) / mask.sum()\n"
                        "    return mu, ((x - mu) ** 2).sum(axis=(0, 1)) / mask.sum()", "(0 - mu)^2"),
+    ("float16_mean", "float16_mean = 1.0", "numbers are 2 apart"),
+    ("float16_mean", "float16_mean = 0.5", "4096"),
     ("layer_norm", "def layer_norm(a, gamma, beta, eps):\n    mu = a.mean(axis=0)\n"
                    "    return beta + gamma * (a - mu) / np.sqrt(a.var(axis=0) + eps)", "that is batch normalization"),
     ("layer_norm", _LN + "    return beta + gamma * (a - mu) / np.sqrt(a.var(axis=1, ddof=1, keepdims=True) + eps)",

@@ -31,7 +31,8 @@ def answer(exercise_id, source):
 def test_the_catalogue_is_the_briefs():
     assert exercise_ids() == ["standardize", "condition_number", "bn_forward", "spread", "bn_backward", "da_seed",
                               "update_moving_stats", "bn_inference", "fold_batchnorm", "invariance_gap",
-                              "bn_param_count", "renorm_r_d", "combine_moments", "masked_moments", "layer_norm"]
+                              "bn_param_count", "renorm_r_d", "combine_moments", "masked_moments",
+                              "float16_mean", "layer_norm"]
     assert set(CORRECT) == set(ALTERNATIVE) == set(EXERCISES)
 
 
@@ -107,6 +108,8 @@ def test_value_exercises_match_independent_derivations():
     assert values["spread"] == pytest.approx(4.0, rel=1e-12)
     assert values["da_seed"] == pytest.approx(2.0 / np.sqrt(2.001) * 0.75, rel=1e-9)
     assert values["invariance_gap"] == pytest.approx(200 / np.sqrt(20000.001) - 2 / np.sqrt(2.001), rel=1e-6)
+    # float16 holds the integers up to 2^11 = 2048 exactly, then only even ones: 2048 + 1 rounds (to even) to 2048
+    assert values["float16_mean"] == pytest.approx(2048 / 3000, rel=1e-12)
 
 
 @pytest.mark.keras

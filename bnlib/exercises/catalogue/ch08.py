@@ -1,4 +1,5 @@
-"""Chapter 8's exercises: combine replicas' statistics; debug a masked mean; batch renormalization's r and d."""
+"""Chapter 8's exercises: batch renormalization's r and d; combine replicas' statistics; debug a masked mean;
+predict a float16 mean."""
 
 import numpy as np
 
@@ -8,7 +9,7 @@ from ...sync import combine_moments
 from ..model import Exercise, Mistake
 from .common import KERAS_REF, scale_label
 
-__all__ = ["COMBINE_MOMENTS", "MASKED_MOMENTS", "RENORM_R_D"]
+__all__ = ["COMBINE_MOMENTS", "FLOAT16_MEAN", "MASKED_MOMENTS", "RENORM_R_D"]
 
 
 # ---- combine_moments: per-replica (count, mean, biased variance) -> the whole batch's ----
@@ -206,4 +207,29 @@ RENORM_R_D = Exercise(
                 "by m.", _renorm_variant(ddof=1)),
     ),
     forbidden=("bnlib.renorm:*", "bnlib.batchnorm:*", KERAS_REF),
+)
+
+
+# ---- float16_mean: predict what a float16 running sum makes of a mean ----
+
+F16_COUNT = 3000  # values of 1.0 summed one after the other in float16
+
+
+def _float16_mean(count=F16_COUNT, dtype=np.float16, divide_by=None):
+    def value():
+        total = np.cumsum(np.ones(count, dtype=dtype), dtype=dtype)[-1]
+        return float(total) / (count if divide_by is None else divide_by)
+    return value
+
+FLOAT16_MEAN = Exercise(
+    "float16_mean", 8, "value", "Predict a float16 mean", _float16_mean(), output=("scalar", ()),
+    mistakes=(
+        Mistake("your answer is the exact mean. float16 cannot hold every integer above 2048: from 2048 on its "
+                "numbers are 2 apart, so 2048 + 1 rounds back to 2048 and the running sum stalls there.",
+                _float16_mean(dtype=np.float64)),
+        Mistake("your answer divides the stalled sum by 4096, the chapter's count; here 3000 values were summed.",
+                _float16_mean(divide_by=4096)),
+        Mistake("your answer is what float16 would give if the sum overflowed; 3000 is far below float16's "
+                "largest value 65504: the sum does not overflow, it stalls.", lambda: float("inf")),
+    ),
 )
