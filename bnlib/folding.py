@@ -80,26 +80,34 @@ def batchnorm_affine(gamma, beta, moving_mean, moving_var, eps=KERAS_EPS):
 
 
 def fold_batchnorm_into_next(gamma, beta, moving_mean, moving_var, W, b, eps=KERAS_EPS):
-    """Fold an inference-mode BN into the Dense layer AFTER it: BN -> Dense(W, b) becomes Dense(W', b').
+    """Fold an inference-mode BN into the Dense or Conv2D layer AFTER it: BN -> Dense(W, b) becomes Dense(W', b').
 
     This is the fold for BN placed after an activation (Dense -> ReLU -> BN -> Dense), where the
-    activation stands between BN and the Dense layer before it.
+    activation stands between BN and the layer before it.
     gamma, beta, moving_mean, moving_var: (n,) the BN weights;  eps: its epsilon.
-    W: (n, n_out) the next Dense kernel, y = x @ W + b;  b: (n_out,) its bias, or None.
-    Returns (W_folded (n, n_out), b_folded (n_out,)) with  BN_inference(x) @ W + b == x @ W_folded + b_folded:
-    W_folded = scale[:, None] * W (row j scaled by scale_j),  b_folded = shift @ W + b.
-    Raises ValueError for a W whose rows do not match the n units of the BN layer.
-    Taught in chapter 4.
+    W: (n, n_out) the next Dense kernel, y = x @ W + b; or (kh, kw, n, n_out) the next Conv2D kernel
+       (Keras's layout), n input channels;  b: (n_out,) its bias, or None.
+    Returns (W_folded of W's shape, b_folded (n_out,)) with  BN_inference(x) @ W + b == x @ W_folded + b_folded:
+    W_folded = scale[:, None] * W (row j scaled by scale_j),  b_folded = shift @ W + b; for Conv2D input
+    channel j of every filter is scaled by scale_j and b_folded = sum over (kh, kw, j) of shift_j * W + b.
+    The Conv2D fold is exact for padding="valid" only: "same" pads BN's OUTPUT with zeros, which the
+    folded layer would see as its input's zeros, shifted (the border pixels then differ).
+    Raises ValueError for a W that is neither 2-D nor 4-D, or whose input axis does not match the n
+    units of the BN layer. Taught in chapter 4 (Dense); Conv2D in "Small, distributed, masked and
+    mixed-precision batches".
     """
-    W = as_numeric(W, "W", " of shape (n, n_out)")
-    if W.ndim != 2:
-        raise ValueError(f"W must be a Dense kernel of shape (n, n_out) (y = x @ W + b), got shape {W.shape}.")
+    W = as_numeric(W, "W", " of shape (n, n_out) or (kh, kw, n, n_out)")
+    if W.ndim not in (2, 4):
+        raise ValueError(f"W must be a Dense kernel of shape (n, n_out) (y = x @ W + b) or a Conv2D kernel of "
+                         f"shape (kh, kw, n, n_out), got shape {W.shape}.")
     W = W.astype(float_dtype(W.dtype), copy=False)
     check_finite(W, "W")
-    n, n_out = W.shape
+    n, n_out = W.shape[-2:]
     if as_stat(gamma, "gamma").size != n:
-        raise ValueError(f"W has {n} rows but the BN layer has {as_stat(gamma, 'gamma').size} units; the next "
-                         "Dense kernel must have one row per BN unit, shape (n, n_out).")
+        inputs, what = (("rows", "one row per BN unit, shape (n, n_out)") if W.ndim == 2 else
+                        ("input channels", "one input channel per BN unit, shape (kh, kw, n, n_out)"))
+        raise ValueError(f"W has {n} {inputs} but the BN layer has {as_stat(gamma, 'gamma').size} units; the "
+                         f"next layer's kernel must have {what}.")
     b = np.zeros(n_out, dtype=W.dtype) if b is None else as_stat(b, "b", n_out)
     scale, shift = batchnorm_affine_kernel(*_checked_stats(gamma, beta, moving_mean, moving_var, eps, n))
-    return scale[:, None] * W, shift @ W + b
+    return scale[:, None] * W, np.tensordot(shift, W, axes=([0], [W.ndim - 2])).reshape(-1, n_out).sum(axis=0) + b

@@ -82,6 +82,27 @@ def torch_to_keras(running_mean, running_var, momentum, a):
     mean = keras_momentum * running_mean + (1 - keras_momentum) * a.mean(axis=0)
     var = keras_momentum * running_var + (1 - keras_momentum) * a.var(axis=0)  # biased
     return mean, var""",
+    "renorm_r_d": """\
+def renorm_r_d(a, renorm_mean, renorm_std, rmax, dmax, eps):
+    sigma_b = np.sqrt(a.var(axis=0) + eps)
+    r = np.clip(sigma_b / renorm_std, 1 / rmax, rmax)
+    d = np.clip((a.mean(axis=0) - renorm_mean) / renorm_std, -dmax, dmax)
+    return r, d""",
+    "combine_moments": """\
+def combine_moments(counts, means, variances):
+    w = np.asarray(counts, dtype=float)[:, None] / np.sum(counts)
+    mu = (w * means).sum(axis=0)
+    return mu, (w * (variances + (means - mu) ** 2)).sum(axis=0)""",
+    "masked_moments": """\
+def masked_moments(a, mask):
+    keep = mask[:, :, None]
+    mu = np.where(keep, a, 0.0).sum(axis=(0, 1)) / mask.sum()
+    return mu, (np.where(keep, a - mu, 0.0) ** 2).sum(axis=(0, 1)) / mask.sum()""",
+    "float16_mean": """\
+total = np.float16(0.0)
+for _ in range(3000):
+    total = np.float16(total + np.float16(1.0))  # stalls at 2048: float16's spacing there is 2
+float16_mean = float(total) / 3000""",
     "layer_norm": """\
 def layer_norm(a, gamma, beta, eps=1e-3):
     mu = a.mean(axis=1, keepdims=True)
@@ -204,6 +225,28 @@ def torch_to_keras(running_mean, running_var, momentum, a):
     var = np.sum((a - mu) ** 2, axis=0) / m
     step = momentum  # = 1 - Keras's momentum
     return running_mean + step * (mu - running_mean), running_var + step * (var - running_var)""",
+    "renorm_r_d": """\
+def renorm_r_d(a, renorm_mean, renorm_std, rmax, dmax, eps):
+    m = a.shape[0]
+    mu_b = a.sum(axis=0) / m
+    sigma_b = np.sqrt(((a - mu_b) ** 2).sum(axis=0) / m + eps)
+    r = np.minimum(np.maximum(sigma_b / renorm_std, 1.0 / rmax), rmax)
+    d = np.minimum(np.maximum((mu_b - renorm_mean) / renorm_std, -dmax), dmax)
+    return r, d""",
+    "combine_moments": """\
+def combine_moments(counts, means, variances):
+    # sums and sums of squares, as an all-reduce would exchange them
+    counts = np.asarray(counts, dtype=float)[:, None]
+    total = counts.sum()
+    s1 = (counts * means).sum(axis=0)
+    s2 = (counts * (variances + means**2)).sum(axis=0)
+    mu = s1 / total
+    return mu, s2 / total - mu**2""",
+    "masked_moments": """\
+def masked_moments(a, mask):
+    values = a[mask]  # (M, c): the real steps only
+    return values.mean(axis=0), values.var(axis=0)""",
+    "float16_mean": "float16_mean = 2048 / 3000  # 2^11 + 1 is not a float16 number: the sum stops at 2^11",
     "layer_norm": """\
 def layer_norm(a, gamma, beta, eps):
     rows = []
@@ -259,6 +302,8 @@ def group_norm(a, groups, gamma, beta, eps):
 _IM = """\
 a, kept = np.array([2.0, 0.0, 2.0, 4.0]), 0.99**100
 """
+_RRD = ("def renorm_r_d(a, renorm_mean, renorm_std, rmax, dmax, eps):\n"
+        "    mu_b, sigma_b = a.mean(axis=0), np.sqrt(a.var(axis=0) + eps)\n")
 
 MISTAKES = [
     ("standardize", "def standardize(X):\n    return (X - X.mean(axis=0)) / X.std(axis=0)", "divided by m."),
@@ -345,6 +390,27 @@ MISTAKES = [
      "wrong sign"),
     ("batch_noise", "batch_noise = 1 / np.sqrt(32)", "noise of the batch mean alone"),
     ("batch_noise", "batch_noise = np.sqrt((1 + 2.0**2) / 32)", "not u^2"),
+    ("renorm_r_d", _RRD + "    r = sigma_b / renorm_std\n    d = (mu_b - renorm_mean) / renorm_std\n    return r, d",
+     "not clipped"),
+    ("renorm_r_d", _RRD + "    r = np.clip(renorm_std / sigma_b, 1 / rmax, rmax)\n"
+                   "    return r, np.clip((mu_b - renorm_mean) / renorm_std, -dmax, dmax)", "upside down"),
+    ("renorm_r_d", _RRD + "    r = np.clip(sigma_b / renorm_std, 0, rmax)\n"
+                   "    return r, np.clip((mu_b - renorm_mean) / renorm_std, -dmax, dmax)", "[1 / rmax, rmax]"),
+    ("combine_moments", "def combine_moments(counts, means, variances):\n"
+                        "    w = np.asarray(counts, dtype=float)[:, None] / np.sum(counts)\n"
+                        "    return (w * means).sum(axis=0), (w * variances).sum(axis=0)", "BETWEEN"),
+    ("combine_moments", "def combine_moments(counts, means, variances):\n"
+                        "    mu = means.mean(axis=0)\n"
+                        "    return mu, (variances + (means - mu) ** 2).mean(axis=0)", "equal weights"),
+    ("masked_moments", "def masked_moments(a, mask):\n    m, T, c = a.shape\n"
+                       "    x = np.where(mask[:, :, None], a, 0.0)\n    mu = x.sum(axis=(0, 1)) / (m * T)\n"
+                       "    var = ((x - mu) ** 2).sum(axis=(0, 1)) / (m * T)\n    return mu, var",
+     "padding still counts"),
+    ("masked_moments", "def masked_moments(a, mask):\n    x = np.where(mask[:, :, None], a, 0.0)\n"
+                       "    mu = x.sum(axis=(0, 1)) / mask.sum()\n"
+                       "    return mu, ((x - mu) ** 2).sum(axis=(0, 1)) / mask.sum()", "(0 - mu)^2"),
+    ("float16_mean", "float16_mean = 1.0", "numbers are 2 apart"),
+    ("float16_mean", "float16_mean = 0.5", "4096"),
     ("layer_norm", "def layer_norm(a, gamma, beta, eps):\n    mu = a.mean(axis=0)\n"
                    "    return beta + gamma * (a - mu) / np.sqrt(a.var(axis=0) + eps)", "that is batch normalization"),
     ("layer_norm", _LN + "    return beta + gamma * (a - mu) / np.sqrt(a.var(axis=1, ddof=1, keepdims=True) + eps)",
@@ -384,6 +450,16 @@ REFERENCE_CALLERS = {
     "fold_batchnorm": "from bnlib.folding import fold_batchnorm as f\n\n"
                       "def fold_batchnorm(W, b, gamma, beta, moving_mean, moving_var, eps):\n"
                       "    return f(W, b, gamma, beta, moving_mean, moving_var, eps)",
+    "renorm_r_d": "import bnlib\n\ndef renorm_r_d(a, renorm_mean, renorm_std, rmax, dmax, eps):\n"
+                  "    n = a.shape[1]\n"
+                  "    c = bnlib.batch_renorm_forward(a, np.ones(n), np.zeros(n), renorm_mean, renorm_std,\n"
+                  "                                   rmax=rmax, rmin=1 / rmax, dmax=dmax, eps=eps)[1]\n"
+                  "    return c.r, c.d",
+    "combine_moments": "from bnlib import combine_moments as cm\n\n"
+                       "def combine_moments(counts, means, variances):\n    return cm(counts, means, variances)",
+    "masked_moments": "from bnlib import batchnorm_forward\n\ndef masked_moments(a, mask):\n"
+                      "    ones, zeros = np.ones(a.shape[-1]), np.zeros(a.shape[-1])\n"
+                      "    _, c = batchnorm_forward(a, ones, zeros, mask=mask)\n    return c.mu, c.var",
     "layer_norm": "import importlib\n\ndef layer_norm(a, gamma, beta, eps):\n"
                   "    return importlib.import_module('bnlib.alternatives').layer_norm(a, gamma, beta, eps)",
     "torch_to_keras": "import bnlib\n\ndef torch_to_keras(running_mean, running_var, momentum, a):\n"

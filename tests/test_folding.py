@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bnlib import batchnorm_inference, fold_batchnorm
-from bnlib.keras_ref import keras_conv2d, keras_conv2d_bn, keras_dense, keras_train_dense_bn
+from bnlib import batchnorm_inference, fold_batchnorm, fold_batchnorm_into_next
+from bnlib.keras_ref import keras_batchnorm, keras_conv2d, keras_conv2d_bn, keras_dense, keras_train_dense_bn
 
 
 @settings(max_examples=30, deadline=None)
@@ -113,3 +113,41 @@ def test_folded_conv2d_matches_keras_conv2d_then_bn_inference(kh, kw, c_in, c_ou
     # and Keras's conv followed by bnlib's inference BN agrees too
     unfolded = batchnorm_inference(keras_conv2d(x, W, b, padding=padding), mean, var, gamma, beta)
     np.testing.assert_allclose(unfolded, reference, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.keras
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(kh=st.integers(1, 3), kw=st.integers(1, 3), c_in=st.integers(1, 3), c_out=st.integers(1, 4),
+       use_bias=st.booleans(), seed=st.integers(0, 2**16))
+def test_bn_folded_into_the_next_conv2d_matches_keras_bn_then_conv2d(kh, kw, c_in, c_out, use_bias, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(2, 5, 4, c_in))
+    gamma, beta, mean = rng.normal(size=c_in), rng.normal(size=c_in), rng.normal(size=c_in)
+    var = rng.uniform(0.1, 3.0, size=c_in)
+    W = rng.normal(size=(kh, kw, c_in, c_out))
+    b = rng.normal(size=c_out) if use_bias else None
+    W_f, b_f = fold_batchnorm_into_next(gamma, beta, mean, var, W, b)
+    bn_out = keras_batchnorm(x, gamma, beta, mean, var, training=False).out
+    reference = keras_conv2d(bn_out, W, b)  # padding "valid"
+    np.testing.assert_allclose(keras_conv2d(x, W_f, b_f), reference, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.keras
+def test_bn_folded_into_the_next_conv2d_differs_at_the_border_with_same_padding():
+    # "same" pads BN's output with zeros; the folded layer pads its input with zeros, which BN would shift.
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(1, 4, 4, 2))
+    gamma, beta, mean, var = np.ones(2), np.array([1.0, -2.0]), np.array([0.5, 1.0]), np.array([2.0, 0.5])
+    W = rng.normal(size=(3, 3, 2, 1))
+    W_f, b_f = fold_batchnorm_into_next(gamma, beta, mean, var, W, None)
+    bn_out = keras_batchnorm(x, gamma, beta, mean, var, training=False).out
+    gap = np.abs(keras_conv2d(x, W_f, b_f, padding="same") - keras_conv2d(bn_out, W, None, padding="same"))[0, :, :, 0]
+    assert gap[1:-1, 1:-1].max() < 1e-10  # interior: exact
+    assert gap[0].min() > 1e-3 and gap[-1].min() > 1e-3  # border rows: the padding was not shifted
+
+
+def test_fold_into_next_kernel_must_match_the_bn_units():
+    with pytest.raises(ValueError, match=r"one input channel per BN unit, shape \(kh, kw, n, n_out\)"):
+        fold_batchnorm_into_next(np.ones(3), np.zeros(3), np.zeros(3), np.ones(3), np.ones((3, 3, 2, 4)), None)
+    with pytest.raises(ValueError, match=r"neither|Dense kernel of shape \(n, n_out\)"):
+        fold_batchnorm_into_next(np.ones(3), np.zeros(3), np.zeros(3), np.ones(3), np.ones((3, 4, 1)), None)

@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bnlib import batchnorm_forward, ghost_batchnorm_forward
-from bnlib.keras_ref import keras, keras_batchnorm
+from bnlib.keras_ref import keras, keras_batchnorm, keras_ghost_batchnorm
 
 
 def test_each_ghost_batch_is_standardized_with_its_own_statistics_by_hand():
@@ -46,6 +46,9 @@ def test_property_equals_keras_batchnorm_on_each_chunk(g, v, n, seed):
 def test_keras_3_has_no_virtual_batch_size():
     with pytest.raises((TypeError, ValueError), match="virtual_batch_size"):
         keras().layers.BatchNormalization(virtual_batch_size=4)
+    # the chapter shows the same error through the reference
+    with pytest.raises(ValueError, match="Unrecognized keyword arguments.*virtual_batch_size"):
+        keras_ghost_batchnorm(np.ones((8, 2)), virtual_batch_size=4)
 
 
 def test_virtual_batch_size_that_does_not_divide_m_gets_the_divisors():

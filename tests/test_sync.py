@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bnlib import batchnorm_forward, combine_moments, replica_moments, sync_batchnorm_forward
-from bnlib.keras_ref import keras_replica_batchnorm
+from bnlib.keras_ref import keras_replica_batchnorm, start_replica_batchnorm
 
 
 @settings(max_examples=50, deadline=None)
@@ -75,3 +75,8 @@ def test_bad_shards_and_statistics_get_clear_errors():
         combine_moments([2, 2], [[0.0]], [[1.0]])
     with pytest.raises(ValueError, match="variances must be >= 0"):
         combine_moments([2, 2], [[0.0], [1.0]], [[1.0], [-1.0]])
+
+
+def test_start_replica_batchnorm_needs_a_tuple_of_flags():
+    with pytest.raises(ValueError, match=r"non-empty tuple of bools, e.g. \(True, False\)"):
+        start_replica_batchnorm([np.ones((2, 1)), np.ones((2, 1))], synchronized=True)

@@ -10,11 +10,16 @@ MAX_JSON = 20_000_000  # bytes accepted from any child
 
 
 def encode(x):
-    """An array, a number or a tuple of them as JSON-ready dicts and lists (float64 values)."""
+    """An array, a number or a tuple of them as JSON-ready dicts and lists (float64 values).
+
+    A boolean array (a mask) is marked ``"dtype": "bool"`` so that it arrives as booleans, as the
+    in-notebook check passes it; every other array arrives as float64.
+    """
     if isinstance(x, tuple):
         return {"tuple": [encode(v) for v in x]}
     if isinstance(x, np.ndarray):
-        return {"shape": list(x.shape), "data": x.astype(np.float64).ravel().tolist()}
+        encoded = {"shape": list(x.shape), "data": x.astype(np.float64).ravel().tolist()}
+        return {**encoded, "dtype": "bool"} if x.dtype == bool else encoded
     if isinstance(x, (bool, int, float, np.number)):
         return {"shape": [], "data": [float(x)]}
     raise TypeError(f"cannot encode {type(x).__name__}")
@@ -34,4 +39,10 @@ def decode(obj, depth=0):
             or not isinstance(data, list) or len(data) != math.prod(shape) or len(data) > 10**6
             or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in data)):
         raise ValueError("malformed array")
-    return np.array(data, dtype=np.float64).reshape(shape)
+    arr = np.array(data, dtype=np.float64).reshape(shape)
+    dtype = obj.get("dtype", "float64")
+    if dtype == "bool" and np.isin(arr, (0.0, 1.0)).all():
+        return arr.astype(bool)
+    if dtype != "float64":
+        raise ValueError("malformed array")
+    return arr

@@ -25,9 +25,10 @@ from .batchnorm import (
     keras_batchnorm_gradients,
     keras_batchnorm_masked,
     keras_batchnorm_steps,
+    keras_ghost_batchnorm,
     keras_normalization,
 )
-from .distributed import KerasReplicaBN, keras_replica_batchnorm
+from .distributed import KerasReplicaBN, ReplicaRun, keras_replica_batchnorm, start_replica_batchnorm
 from .mlp import KerasMLP, keras_mlp
 from .models import (
     KerasBNAfterActivation,
@@ -74,6 +75,7 @@ __all__ = [
     "keras_dropout_bn",
     "keras_finetune",
     "keras_fit_bn_dense",
+    "keras_ghost_batchnorm",
     "keras_group_norm",
     "keras_layer_norm",
     "keras_mlp",
@@ -84,6 +86,7 @@ __all__ = [
     "keras_rms_norm_op",
     "keras_sgd_weight_decay_step",
     "keras_train_dense_bn",
+    "start_replica_batchnorm",
     "KerasBN",
     "KerasBNAfterActivation",
     "KerasConvBN",
@@ -95,6 +98,7 @@ __all__ = [
     "KerasRenorm",
     "KerasReplicaBN",
     "KerasResidualRun",
+    "ReplicaRun",
     "KerasTrainedDenseBN",
     "KerasWeight",
 ]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..defaults import KERAS_EPS, KERAS_MOMENTUM, KERAS_RENORM_MOMENTUM
-from .backend import bn_policy, keras, make_bn, tensorflow
+from .backend import bn_policy, keras, layer_dtype, make_bn, tensorflow
 
 __all__ = [
     "KerasRenorm",
@@ -84,6 +84,19 @@ def keras_batchnorm_steps(batches, gamma=None, beta=None, eps=KERAS_EPS, momentu
     return [_read(layer, layer(np.asarray(b, dtype=dtype), training=training,
                                **({} if mk is None else {"mask": np.asarray(mk)})).numpy())
             for b, mk in zip(batches, masks, strict=True)]
+
+
+def keras_ghost_batchnorm(a, virtual_batch_size, eps=KERAS_EPS):
+    """One training call of Keras 2's ghost batch normalization, ``BatchNormalization(virtual_batch_size=v)``.
+
+    a: (m, n) numpy array;  virtual_batch_size: v, the ghost batch size;  eps: the layer's ``epsilon``.
+    Keras 3 dropped the argument: its constructor raises ValueError ("Unrecognized keyword arguments ...
+    virtual_batch_size"), which is what the chapter shows; bnlib's ghost BN is checked against
+    :func:`keras_batchnorm` on each chunk instead. Returns KerasBN where a Keras version accepts it.
+    """
+    layer = keras().layers.BatchNormalization(virtual_batch_size=virtual_batch_size, epsilon=eps,
+                                              dtype=layer_dtype(a))
+    return _read(layer, layer(np.asarray(a, dtype=layer.compute_dtype), training=True).numpy())
 
 
 def keras_normalization(X, axis=-1):

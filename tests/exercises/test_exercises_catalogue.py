@@ -32,7 +32,8 @@ def test_the_catalogue_is_the_briefs():
     assert exercise_ids() == ["standardize", "condition_number", "bn_forward", "spread", "bn_backward", "da_seed",
                               "update_moving_stats", "bn_inference", "fold_batchnorm", "invariance_gap",
                               "inference_moments", "bn_param_count", "torch_to_keras", "variance_shift",
-                              "decayed_sgd_step", "batch_noise", "layer_norm", "group_norm"]
+                              "decayed_sgd_step", "batch_noise", "renorm_r_d", "combine_moments",
+                              "masked_moments", "float16_mean", "layer_norm", "group_norm"]
     assert set(CORRECT) == set(ALTERNATIVE) == set(EXERCISES)
 
 
@@ -109,6 +110,8 @@ def test_value_exercises_match_independent_derivations():
     assert values["spread"] == pytest.approx(4.0, rel=1e-12)
     assert values["da_seed"] == pytest.approx(2.0 / np.sqrt(2.001) * 0.75, rel=1e-9)
     assert values["invariance_gap"] == pytest.approx(200 / np.sqrt(20000.001) - 2 / np.sqrt(2.001), rel=1e-6)
+    # float16 holds the integers up to 2^11 = 2048 exactly, then only even ones: 2048 + 1 rounds (to even) to 2048
+    assert values["float16_mean"] == pytest.approx(2048 / 3000, rel=1e-12)
     assert values["batch_noise"] == pytest.approx(np.sqrt(3 / 32), rel=1e-12)  # (1 + u^2 / 2) / m, u = 2, m = 32
     # 100 updates keep 0.99^100 of the initial moving statistics 0 and 1; the batch has mean 2, variance 2.
     kept = 0.99**100

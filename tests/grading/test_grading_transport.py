@@ -13,3 +13,17 @@ def test_transport_rejects_malformed_data():
                 {"shape": [-1], "data": []}]:
         with pytest.raises(ValueError):
             decode(bad)
+
+
+def test_boolean_masks_keep_their_dtype():
+    # A case's mask (chapter 8's masked_moments) must reach the sandboxed answer as the check gives it:
+    # a float mask breaks a[mask] in the grader while the in-notebook check passes.
+    mask = np.array([[True, True, False], [True, False, False]])
+    back = decode(encode(mask))
+    assert back.dtype == bool
+    np.testing.assert_array_equal(back, mask)
+    assert decode(encode(np.array([1.0, 0.0]))).dtype == np.float64
+    with pytest.raises(ValueError):
+        decode({"shape": [2], "data": [1.0, 0.5], "dtype": "bool"})
+    with pytest.raises(ValueError):
+        decode({"shape": [1], "data": [1.0], "dtype": "object"})
