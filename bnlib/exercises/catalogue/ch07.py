@@ -53,8 +53,8 @@ VARIANCE_SHIFT = Exercise(
         Mistake("your training variance is E[y^2] = (var + mean^2) / (1 - p); subtract the squared mean "
                 "(dropout keeps the mean): Var(y) = E[y^2] - mean^2.",
                 _shift(lambda mean, var, p: (var + mean**2) / (1 - p))),
-        Mistake("your answer is sqrt(r), the ratio of the spreads (standard deviations) that the chapter "
-                "plots; the exercise asks for r itself, the ratio of the variances inference_var / train_var.",
+        Mistake("your answer is sqrt(r), the ratio of the spreads (standard deviations) the chapter "
+                "prints; the exercise asks for r itself, the ratio of the variances inference_var / train_var.",
                 lambda mean, var, p: np.sqrt(var / ((var + mean**2) / (1 - p) - mean**2))),
     ),
     forbidden=_FORBIDDEN_REG,
