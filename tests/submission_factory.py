@@ -357,6 +357,7 @@ MISTAKES = [
     ("bn_param_count", "bn_param_count = (600, 600)", "moving mean and moving variance"),
     ("bn_param_count", "bn_param_count = (1200, 1200)", "only gamma and beta are trainable"),
     ("inference_moments", "inference_moments = [0.0, np.sqrt(2 / 2.001)]  # pinned", "training mode gives"),
+    ("inference_moments", "inference_moments = [0.0, 1.0]  # pinned", "exactly [0, 1]"),
     ("inference_moments", _IM + "mean, var = (1 - kept) * 2.0, kept + (1 - kept) * 8 / 3\n"
                           "out = (a - mean) / np.sqrt(var + 1e-3)\ninference_moments = [out.mean(), out.std()]",
      "divided by m - 1"),
@@ -381,6 +382,8 @@ MISTAKES = [
     ("variance_shift", _VS + "    return (var + mean**2) / (1 - p) / var - mean**2 / var", "training / inference"),
     ("variance_shift", _VS + "    return var / (var / p + mean**2 * (1 - p) / p)", "swaps p and 1 - p"),
     ("variance_shift", _VS + "    return var / ((var + mean**2) / (1 - p))", "subtract the squared mean"),
+    ("variance_shift", _VS + "    return np.sqrt(var / ((var + mean**2) / (1 - p) - mean**2))",
+     "ratio of the spreads"),
     ("decayed_sgd_step", _DSS + "    decay = 1 - lr * weight_decay\n"
                          "    return decay * W - lr * dW, decay * gamma - lr * dgamma, decay * beta - lr * dbeta",
      "still decays gamma and beta"),
@@ -388,8 +391,13 @@ MISTAKES = [
      "not multiplied by the learning rate"),
     ("decayed_sgd_step", _DSS + "    return W - lr * (dW - weight_decay * W), gamma - lr * dgamma, beta - lr * dbeta",
      "wrong sign"),
+    ("decayed_sgd_step", _DSS + "    return W - lr * dW, gamma - lr * dgamma, beta - lr * dbeta", "no decay at all"),
     ("batch_noise", "batch_noise = 1 / np.sqrt(32)", "noise of the batch mean alone"),
     ("batch_noise", "batch_noise = np.sqrt((1 + 2.0**2) / 32)", "not u^2"),
+    ("batch_noise", "batch_noise = (1 + 2.0**2 / 2) / 32", "variance, not the standard deviation"),
+    ("batch_noise", "batch_noise = np.sqrt((1 + 2.0**2 / 4) / 32)", "factor kurtosis - 1 is missing"),
+    ("batch_noise", "batch_noise = np.sqrt((1 + 3 * 2.0**2 / 4) / 32)", "your variance term is u^2 kurtosis / 4"),
+    ("batch_noise", "batch_noise = np.sqrt((1 + 2.0**2 / 2) / 31)", "m, not m - 1"),
     ("renorm_r_d", _RRD + "    r = sigma_b / renorm_std\n    d = (mu_b - renorm_mean) / renorm_std\n    return r, d",
      "not clipped"),
     ("renorm_r_d", _RRD + "    r = np.clip(renorm_std / sigma_b, 1 / rmax, rmax)\n"

@@ -180,3 +180,33 @@ def test_hidden_seeds_give_other_random_cases():
     assert [c.label for c in public[:3]] == [c.label for c in hidden[:3]]
     assert not any(np.array_equal(p.args[0], h.args[0]) for p, h in zip(public[3:], hidden[3:], strict=True)
                    if p.args[0].shape == h.args[0].shape)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_decayed_sgd_step_random_cases_separate_every_known_mistake(seed):
+    """Each random case decays enough (lr * weight_decay >= 1e-2) that every known mistake is far off.
+
+    With lr * weight_decay down to 1e-6 a wrong answer passed a case or was told it agreed to 6 significant
+    digits (review of 2026-12-01, item 4). The mistakes here are written out by hand, not taken from bnlib.
+    """
+    exercise = EXERCISES["decayed_sgd_step"]
+
+    def right(W, gamma, beta, dW, dgamma, dbeta, lr, wd):
+        return W - lr * (dW + wd * W), gamma - lr * dgamma, beta - lr * dbeta
+
+    wrong = [
+        lambda W, g, b, dW, dg, db, lr, wd: ((1 - lr * wd) * W - lr * dW, (1 - lr * wd) * g - lr * dg,
+                                             (1 - lr * wd) * b - lr * db),  # beta, gamma decayed too
+        lambda W, g, b, dW, dg, db, lr, wd: (W - lr * dW, g - lr * dg, b - lr * db),  # no decay at all
+        lambda W, g, b, dW, dg, db, lr, wd: (W - lr * dW - wd * W, g - lr * dg, b - lr * db),  # no lr
+        lambda W, g, b, dW, dg, db, lr, wd: (W - lr * (dW - wd * W), g - lr * dg, b - lr * db),  # sign
+    ]
+    cases = [c for c in exercise.cases(seed) if not c.public] + list(exercise.hidden_cases(seed))
+    for case in cases:
+        lr, wd = case.args[-2:]
+        assert lr * wd >= 1e-2, case.label
+        expected = right(*case.args)
+        for variant in wrong:
+            # far outside the "close, 6 significant digits" band (2e-5 relative) in at least one output
+            assert any(np.max(np.abs(g - e)) > 1e-4 * max(1.0, np.max(np.abs(e)))
+                       for g, e in zip(variant(*case.args), expected, strict=True)), case.label

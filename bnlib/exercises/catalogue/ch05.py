@@ -64,6 +64,10 @@ INFERENCE_MOMENTS = Exercise(
                 "momentum weighting the NEW value, PyTorch's convention, would nearly do). In Keras momentum "
                 "weights the OLD value, and after 100 updates with momentum 0.99 the moving statistics still "
                 "hold 0.99^100 of their initial 0 and 1.", _moments_with(calls=10_000)),
+        Mistake("your answer is exactly [0, 1], the pinned values of training mode with eps left out. Even in "
+                "training mode eps keeps the spread just below 1, and in inference mode the moving statistics "
+                "after 100 updates with momentum 0.99 still hold 0.99^100 of their initial 0 and 1: compute "
+                "them, then normalize the batch with them.", lambda: np.array([0.0, 1.0])),
         Mistake("your answer updates the moving statistics once; the layer takes one step of the moving average "
                 "on each of the 100 training calls.", _moments_with(calls=1)),
         Mistake("your moving variance averages the variance divided by m - 1. Keras updates it with the biased "

@@ -53,6 +53,9 @@ VARIANCE_SHIFT = Exercise(
         Mistake("your training variance is E[y^2] = (var + mean^2) / (1 - p); subtract the squared mean "
                 "(dropout keeps the mean): Var(y) = E[y^2] - mean^2.",
                 _shift(lambda mean, var, p: (var + mean**2) / (1 - p))),
+        Mistake("your answer is sqrt(r), the ratio of the spreads (standard deviations) the chapter "
+                "prints; the exercise asks for r itself, the ratio of the variances inference_var / train_var.",
+                lambda mean, var, p: np.sqrt(var / ((var + mean**2) / (1 - p) - mean**2))),
     ),
     forbidden=_FORBIDDEN_REG,
 )
@@ -63,12 +66,12 @@ def _ref_decayed_step(W, gamma, beta, dW, dgamma, dbeta, lr, weight_decay):
             weight_decay_step(beta, dbeta, lr, 0.0))
 
 
-def _step_variant(decay_affine=False, lr_on_decay=True, sign=1.0):
+def _step_variant(decay_affine=False, lr_on_decay=True, sign=1.0, decay_W=True):
     def variant(W, gamma, beta, dW, dgamma, dbeta, lr, wd):
         def one(w, g, decayed):
             shrink = sign * wd * w * (lr if lr_on_decay else 1.0) if decayed else 0.0
             return w - lr * g - shrink
-        return one(W, dW, True), one(gamma, dgamma, decay_affine), one(beta, dbeta, decay_affine)
+        return one(W, dW, decay_W), one(gamma, dgamma, decay_affine), one(beta, dbeta, decay_affine)
     return variant
 
 
@@ -85,8 +88,11 @@ def _public_decayed_step():
 
 def _random_decayed_step(rng):
     n_in, n = int(rng.integers(1, 5)), int(rng.integers(1, 5))
-    lr = float(rng.choice([0.01, 0.1, 0.5, 1.0]))
-    wd = float(rng.choice([1e-4, 5e-4, 1e-3, 1e-2, 0.1]))
+    # lr * weight_decay >= 1e-2: a smaller decay per step leaves every known mistake within float
+    # precision of the right answer (a wrong answer passed, or got the precision hint); lr < 1, or
+    # forgetting lr in the decay would go unseen
+    lr, wd = (float(v) for v in rng.choice([(0.1, 0.1), (0.1, 0.5), (0.2, 0.05), (0.2, 0.1), (0.5, 0.02),
+                                            (0.5, 0.1)]))
     return (f"W {n_in}x{n}, lr {lr:g}, decay {wd:g}",
             (rng.normal(size=(n_in, n)), rng.normal(1.0, 0.5, n), rng.normal(0.0, 0.5, n),
              rng.normal(size=(n_in, n)), rng.normal(size=n), rng.normal(size=n), lr, wd))
@@ -104,16 +110,19 @@ DECAYED_SGD_STEP = Exercise(
                 "weight_decay * W, and the step is lr * (dW + weight_decay * W).", _step_variant(lr_on_decay=False)),
         Mistake("your decay has the wrong sign: the L2 penalty pulls W towards 0, so subtract "
                 "lr * weight_decay * W.", _step_variant(sign=-1.0)),
+        Mistake("your answer has no decay at all: the fix is to stop decaying gamma and beta, not W. Keep the "
+                "L2 step on W: W - lr * (dW + weight_decay * W).", _step_variant(decay_W=False)),
     ),
     forbidden=_FORBIDDEN_REG,
 )
 
 
-def _noise(u=2.0, m=32, variance_term=0.5):
+def _noise(u=2.0, m=32, variance_term=0.5, sqrt=True):
     def value():
-        if variance_term == 0.5:
+        if (variance_term, m, sqrt) == (0.5, 32, True):
             return batch_noise_std(u, m)
-        return float(np.sqrt((1 + variance_term * u**2) / m))
+        var = (1 + variance_term * u**2) / m
+        return float(np.sqrt(var)) if sqrt else var
     return value
 
 
@@ -126,5 +135,14 @@ BATCH_NOISE = Exercise(
         Mistake("the batch variance's noise enters through sigma_B = sqrt(var_B): a relative change d_v / var of "
                 "the variance changes sigma_B by half of it, so its term is u^2 (kurtosis - 1) / 4, i.e. u^2 / 2 "
                 "for a Gaussian, not u^2.", _noise(variance_term=1.0)),
+        Mistake("your answer is the variance, not the standard deviation: take the square root of "
+                "(1 + u^2 / 2) / m.", _noise(sqrt=False)),
+        Mistake("your variance term is u^2 / 4: the factor kurtosis - 1 is missing. For a Gaussian it is 2, so "
+                "the term is u^2 (kurtosis - 1) / 4 = u^2 / 2.", _noise(variance_term=0.25)),
+        Mistake("your variance term is u^2 kurtosis / 4: the batch variance's noise is Var(var_B) = "
+                "(kurtosis - 1) sigma^4 / m, so the term is u^2 (kurtosis - 1) / 4 = u^2 / 2 for a Gaussian.",
+                _noise(variance_term=0.75)),
+        Mistake("your answer divides by m - 1: to first order the batch statistics' variances are "
+                "sigma^2 / m and (kurtosis - 1) sigma^4 / m, so divide by m, not m - 1.", _noise(m=31)),
     ),
 )
