@@ -210,6 +210,26 @@ def test_pasted_solutions_score_full_marks(chapter):
         assert result.passed, repr(result)
 
 
+@pytest.mark.parametrize("chapter", [c for c in CHAPTERS if solution_bodies(c)], ids=lambda p: p.stem)
+def test_solutions_notebook_scores_full_marks_in_a_kernel_with_history(chapter, tmp_path):
+    """Run the solutions notebook as Jupyter and Colab run it: each cell is stored in the kernel's input
+    history (nbclient's store_history, unlike nbval), so ``check`` grades the answer cells it finds there."""
+    import nbclient
+
+    nb = edition(solutions_of(chapter))
+    checks = 0
+    for cell in nb.cells:
+        if cell.cell_type == "code" and student_edition.CHECK_RE.match(cell.source):
+            cell.source = f"result = {cell.source.strip()}\nassert result.passed, repr(result)"
+            checks += 1
+    assert checks, f"{solutions_of(chapter)}: no check cell"
+    # The checks above must have been graded from the history, not from the object (nbval's fallback).
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "from bnlib.exercises.student import _cell_history\nassert _cell_history(), 'no input history'"))
+    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+
+
 # ---------------------------------------------------------------- small books, every construct
 
 
