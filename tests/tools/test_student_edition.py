@@ -305,10 +305,20 @@ def test_exercise_solution_and_references(tmp_path):
     assert "solutions/01_demo_solutions.ipynb" in text
     code = [c for c in solutions.cells if c.cell_type == "code"]
     assert code[0].source == setup_cell_source()
-    assert [c.source for c in code[-2:]] == ["demo = 42  # the secret value", 'check("demo", demo)']
+    # The solution cell is the solutions notebook's answer cell: check grades only `# ANSWER:` cells.
+    assert [c.source for c in code[-2:]] == ["# ANSWER: demo\ndemo = 42  # the secret value", 'check("demo", demo)']
     assert code[-2].metadata["student_edition"]["answers"] == ["demo"]
     pasted = student_edition.with_solutions(student, solutions)
     assert "# ANSWER: demo\ndemo = 42  # the secret value" in [c.source for c in pasted.cells]
+
+
+def test_a_solution_in_two_code_blocks_fails_naming_the_exercise(tmp_path):
+    with pytest.raises(student_edition.ConversionError, match="ex-demo.*2 code block"):
+        convert(tmp_path, [
+            "# Demo\n\n## Exercises", "```{exercise} Find the value\n:label: ex-demo\n\nCompute $x$.\n```",
+            nbformat.v4.new_code_cell("# ANSWER: demo\ndemo = None"), nbformat.v4.new_code_cell('check("demo", demo)'),
+            "````{solution} ex-demo\n\n```python\nhalf = 21\n```\n\nThen\n\n```python\ndemo = 2 * half\n```\n````",
+        ])
 
 
 def run_cli(root, *args):
