@@ -796,9 +796,18 @@ class Chapter:
             heading += f": {exercise.title}" if exercise.title else ""
             cells.append(nbformat.v4.new_markdown_cell(f"{anchor}## {heading}\n\n{exercise.statement}"))
             cells.append(nbformat.v4.new_markdown_cell("### Solution"))
+            code_parts = [source for kind, source in exercise.solution if kind == "code"]
+            if code_parts and (len(exercise.answers) != 1 or len(code_parts) != 1):
+                self.cell = exercise.cell
+                raise self.error(f"exercise {exercise.label or exercise.number!r}: its solution has "
+                                 f"{len(code_parts)} code block(s) for the answer cell(s) {exercise.answers}; "
+                                 "the solutions notebook needs one code block for one answer cell, which "
+                                 "becomes its answer cell")
             for kind, source in exercise.solution:
                 if kind == "code":
-                    cell = nbformat.v4.new_code_cell(source)
+                    # check grades the cell whose first line is `# ANSWER: <id>` (the grader's rule): the
+                    # solution cell is the answer cell of the solutions notebook.
+                    cell = nbformat.v4.new_code_cell(_as_answer_cell(source, exercise.answers[0]))
                     cell.metadata["student_edition"] = {"exercise": exercise.label, "answers": exercise.answers}
                     cells.append(cell)
                 else:
@@ -807,6 +816,12 @@ class Chapter:
         for i, cell in enumerate(cells):
             cell.id = self.cell_id(hashlib.sha256(f"{self.rel}:{i}:{cell.source}".encode()).hexdigest()[:8])
         return self.notebook(cells)
+
+
+def _as_answer_cell(source, answer):
+    """``source`` with ``# ANSWER: <answer>`` as its first line (added unless it is there already)."""
+    first = source.split("\n", 1)[0].strip()
+    return source if ANSWER_RE.match(first) else f"# ANSWER: {answer}\n{source}"
 
 
 def _scan_roles(text):
@@ -895,7 +910,10 @@ def with_solutions(student, solutions):
     for cell in solutions.cells:
         info = cell.metadata.get("student_edition") if cell.cell_type == "code" else None
         for answer in (info or {}).get("answers", []):
-            code[answer] = code.get(answer, "") + cell.source.rstrip("\n") + "\n"
+            body = cell.source.split("\n", 1)
+            if ANSWER_RE.match(body[0].strip()):  # the solution cell's own answer line: the stub's is kept
+                body = body[1:]
+            code[answer] = code.get(answer, "") + "\n".join(body).rstrip("\n") + "\n"
     nb = copy.deepcopy(student)
     for cell in nb.cells:
         match = ANSWER_RE.match(cell.source.split("\n", 1)[0].strip()) if cell.cell_type == "code" else None

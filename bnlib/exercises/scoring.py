@@ -83,6 +83,36 @@ _PRECISION_HINT = ("your values agree with the expected ones to about 6 signific
                    "float32's precision.")
 
 
+_ROUNDED_HINT = ("your answer agrees with the expected value to {digits} significant digits only, as if it "
+                 "were rounded: do not round (assign the value your code computes, not a typed-in number); "
+                 "the check compares to 5 significant digits.")
+
+
+def _round_significant(x, digits):
+    """``x`` rounded to ``digits`` significant digits, elementwise (0 stays 0)."""
+    exponent = np.floor(np.log10(np.where(x == 0, 1.0, np.abs(x))))
+    return np.round(x / 10.0 ** exponent, digits - 1) * 10.0 ** exponent
+
+
+def _rounded_digits(got, expected):
+    """The significant digits (2 to 4) to which ``got`` is ``expected`` rounded, or None.
+
+    Rounding to significant digits (0.306 or 0.31 for 0.30627) or to decimals (``round(x, 2)``) that keep
+    at least two significant digits of the largest value. Exact comparisons of the rounded numbers: a
+    different value (a known mistake, m - 1 say) that happens to be within a few per cent gets no hint.
+    """
+    if isinstance(expected, tuple) or isinstance(got, tuple) or got.shape != expected.shape or not expected.size:
+        return None
+    if not (np.all(np.isfinite(got)) and np.all(np.isfinite(expected))) or not np.any(expected):
+        return None
+    lead = int(np.floor(np.log10(np.max(np.abs(expected)))))  # the exponent of the leading digit
+    for digits in (2, 3, 4):
+        candidates = [_round_significant(expected, digits), np.round(expected, digits - 1 - lead)]
+        if any(_close(got, c, 1e-9, 1e-12) for c in candidates):
+            return digits
+    return None
+
+
 def _explains(got, variant, rtol, atol):
     """True if a mistake's output equals the answer's, NaN and inf where the answer has them included."""
     if variant is None or isinstance(got, tuple) != isinstance(variant, tuple):
@@ -124,7 +154,7 @@ def grade(exercise, cases, outcomes, expected, hidden=False):
         return forbidden(exercise, max_score, calls[0].message)
     rtol, atol = _TOL_VALUE if exercise.kind == "value" else _TOL_FUNCTION
     shown = "value" if exercise.kind == "value" else "hidden" if hidden else "public"
-    results, hints, telling, precision = [], [], [], False
+    results, hints, telling, precision, rounded = [], [], [], False, None
     for i, case in enumerate(cases):
         if i >= len(outcomes):
             results.append(CaseResult(case.label, False, "not run (an earlier case stopped the run)"))
@@ -140,7 +170,10 @@ def grade(exercise, cases, outcomes, expected, hidden=False):
             # Computed in float32: right to float32's precision, so right.
             results.append(CaseResult(case.label, True))
         elif out.status == "ok":
-            if _matches(out.value, exp, *_TOL_FLOAT32):
+            # A rounded value answer (0.000353 for 0.00035339) may be within float32's tolerance: the
+            # rounding hint, not the float64 one.
+            rounded = _rounded_digits(out.value, exp) if exercise.kind == "value" else None
+            if not rounded and _matches(out.value, exp, *_TOL_FLOAT32):
                 results.append(CaseResult(case.label, False, "close, but equal only to about 6 significant digits"))
                 precision = True
             else:
@@ -165,6 +198,8 @@ def grade(exercise, cases, outcomes, expected, hidden=False):
     hints = [h for h in dict.fromkeys(hints) if hints.count(h) == failed and h in telling]
     if precision and not hints:
         hints.append(_PRECISION_HINT)
+    if rounded and not hints:  # a value exercise has one case: the hint says how close, never the value
+        hints.append(_ROUNDED_HINT.format(digits=rounded))
     score = sum(r.passed for r in results)
     status = "passed" if score == max_score else "failed"
     if score == 0 and all(o.status not in ("ok",) for o in outcomes):
@@ -173,26 +208,38 @@ def grade(exercise, cases, outcomes, expected, hidden=False):
                        _report(exercise, score, max_score, results, hints, hidden))
 
 
-def _report(exercise, score, max_score, results, hints, hidden=False):
+def _tally(exercise, score, max_score):
+    """The head of a report: cases passed, not points (the grader converts to the assignment's points)."""
     if exercise.kind == "value":
-        head = f"{exercise.id}: correct (score {score}/{max_score})." if score == max_score else \
-            f"{exercise.id}: not correct yet (score {score}/{max_score})."
+        return "correct" if score == max_score else "not correct yet"
+    return f"{score} of {max_score} cases passed"
+
+
+def _numbers(labels):
+    """'1, 2 and 5' from case labels ("case 1 (...)" or "hidden case 1 (...)")."""
+    numbers = [label.split(" (")[0].rsplit(" ", 1)[-1] for label in labels]
+    return numbers[0] if len(numbers) == 1 else f"{', '.join(numbers[:-1])} and {numbers[-1]}"
+
+
+def _report(exercise, score, max_score, results, hints, hidden=False):
+    head = f"{exercise.id}: {_tally(exercise, score, max_score)}."
+    if exercise.kind == "value":
         lines = [head]
         if score < max_score:
             lines.append("  " + results[0].message)
     else:
         if score == max_score:
-            return f"{exercise.id}: all {max_score} cases passed (score {score}/{max_score})."
-        lines = [f"{exercise.id}: {score}/{max_score} cases passed."]
+            return head
+        lines = [head]
         failed = [r for r in results if not r.passed]
         shown = set()
         for r in failed:
-            same = [f.label.split(" (")[0].removeprefix("case ") for f in failed if f.message == r.message]
+            same = [f.label for f in failed if f.message == r.message]
             if len(same) == 1:
                 lines.append(f"- {r.label}: {r.message}")
             elif r.message not in shown:
                 shown.add(r.message)
-                lines.append(f"- cases {', '.join(same)}: {r.message}")
+                lines.append(f"- {'hidden ' if hidden else ''}cases {_numbers(same)}: {r.message}")
         if hidden:
             lines.append("(Hidden cases: their inputs and expected values are not shown; the public check's "
                          "cases and the hints above are there to debug with.)")
@@ -214,7 +261,7 @@ def not_attempted(exercise, max_score):
 
 def failure(exercise, max_score, message):
     """Score 0 with status "error": no case could run, for the reason ``message``."""
-    report = f"{exercise.id}: 0/{max_score}. {message}"
+    report = f"{exercise.id}: {_tally(exercise, 0, max_score)}. {message}"
     return CheckResult(exercise.id, 0, max_score, "error", (CaseResult("answer", False, message),), (), report)
 
 
@@ -222,4 +269,4 @@ def forbidden(exercise, max_score, culprit, who="your answer calls", fix="write 
     """Score 0 because the answer calls ``culprit``, bnlib's (or Keras's) own implementation of the exercise."""
     msg = f"{who} {culprit}, bnlib's own implementation of what this exercise asks for; {fix} (score 0)."
     return CheckResult(exercise.id, 0, max_score, "forbidden", (CaseResult("all", False, msg),), (),
-                       f"{exercise.id}: 0/{max_score}. {msg}")
+                       f"{exercise.id}: {_tally(exercise, 0, max_score)}. {msg}")

@@ -202,15 +202,17 @@ def _run_notebook(notebook, j, start, limit, channel, support):
         except Exception:  # an import that fails in the notebook fails here too; the answer may not need it
             pass
     errors = []
-    for k, (_cell_id, source) in enumerate(notebook["cells"]):
+    for k, (cell_id, source) in enumerate(notebook["cells"]):
         before = len(calls)
+        # Named by its exercise id, as the student sees it (a cell number would read as the notebook's).
+        cell = f"the answer cell `# ANSWER: {cell_id}`"
         status, value = runner.call_with_limit(
-            lambda src=source, k=k: exec(compile(_strip_magics(src), f"<answer cell {k + 1}>", "exec"), ns),
+            lambda src=source, cid=cell_id: exec(compile(_strip_magics(src), f"<ANSWER: {cid}>", "exec"), ns),
             limit, runner.ForbiddenCalls(()))
         if status == "timeout":
-            errors.append(f"answer cell {k + 1} took more than {limit:g} s to run")
+            errors.append(f"{cell} took more than {limit:g} s to run")
         elif status == "error":
-            errors.append(f"answer cell {k + 1} raised {runner.describe_exception(value)}")
+            errors.append(f"{cell} raised {runner.describe_exception(value)}")
         spec = notebook["grade"].get(str(k))
         if spec is None or k < start:
             continue

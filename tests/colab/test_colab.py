@@ -39,7 +39,8 @@ CACHE = pathlib.Path(os.environ.get("XDG_CACHE_HOME", pathlib.Path.home() / ".ca
 NOTEBOOKS = notebooks()
 # The student edition (tools/student_edition.py): what students open in Colab.
 STUDENT_NOTEBOOKS = sorted((ROOT / "students").glob("*.ipynb"))
-SCORE = re.compile(r"\(score (\d+)/(\d+)\)")
+# A report's first line: "not attempted yet (score 0/10)", "7 of 10 cases passed", "correct" or "not correct yet".
+SCORE = re.compile(r"\(score (\d+)/(\d+)\)|(\d+) of (\d+) cases passed|: (correct|not correct yet)\.")
 
 
 def colab_pins():
@@ -177,7 +178,17 @@ def test_notebook_runs_as_in_colab(path, colab_python, install_from):
 def _scores(nb):
     reports = run_as_colab.check_reports(nb)
     assert reports, "no check cell ran"
-    return {exercise: (SCORE.search(report), report) for exercise, report in reports.items()}
+    return {exercise: (_cases(report), report) for exercise, report in reports.items()}
+
+
+def _cases(report):
+    """(cases passed, cases) from a report's first line, or None."""
+    match = SCORE.search(report.splitlines()[0])
+    if match is None:
+        return None
+    if match[5]:
+        return (1, 1) if match[5] == "correct" else (0, 1)
+    return (int(match[1]), int(match[2])) if match[1] else (int(match[3]), int(match[4]))
 
 
 @pytest.mark.parametrize("path", STUDENT_NOTEBOOKS, ids=[p.name for p in STUDENT_NOTEBOOKS])
@@ -185,7 +196,7 @@ def test_student_notebook_runs_as_in_colab_stubs_not_attempted(path, colab_pytho
     nb, _ = run_as_colab.run(path, python=colab_python, install_from=install_from, stand_in=True, env=colab_env())
     assert not [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     for exercise, (score, report) in _scores(nb).items():
-        assert "not attempted" in report and score and score[1] == "0", f"{exercise}: {report}"
+        assert "not attempted" in report and score and score[0] == 0, f"{exercise}: {report}"
 
 
 @pytest.mark.parametrize("path", STUDENT_NOTEBOOKS, ids=[p.name for p in STUDENT_NOTEBOOKS])
@@ -194,4 +205,4 @@ def test_student_notebook_with_solutions_pasted_scores_full_marks(path, colab_py
                              with_solutions=True)
     assert not [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
     for exercise, (score, report) in _scores(nb).items():
-        assert score and score[1] == score[2] != "0", f"{exercise}: {report}"
+        assert score and score[0] == score[1] != 0, f"{exercise}: {report}"

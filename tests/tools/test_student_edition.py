@@ -210,6 +210,26 @@ def test_pasted_solutions_score_full_marks(chapter):
         assert result.passed, repr(result)
 
 
+@pytest.mark.parametrize("chapter", [c for c in CHAPTERS if solution_bodies(c)], ids=lambda p: p.stem)
+def test_solutions_notebook_scores_full_marks_in_a_kernel_with_history(chapter, tmp_path):
+    """Run the solutions notebook as Jupyter and Colab run it: each cell is stored in the kernel's input
+    history (nbclient's store_history, unlike nbval), so ``check`` grades the answer cells it finds there."""
+    import nbclient
+
+    nb = edition(solutions_of(chapter))
+    checks = 0
+    for cell in nb.cells:
+        if cell.cell_type == "code" and student_edition.CHECK_RE.match(cell.source):
+            cell.source = f"result = {cell.source.strip()}\nassert result.passed, repr(result)"
+            checks += 1
+    assert checks, f"{solutions_of(chapter)}: no check cell"
+    # The checks above must have been graded from the history, not from the object (nbval's fallback).
+    nb.cells.append(nbformat.v4.new_code_cell(
+        "from bnlib.exercises.student import _cell_history\nassert _cell_history(), 'no input history'"))
+    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(tmp_path)}}).execute()
+
+
 # ---------------------------------------------------------------- small books, every construct
 
 
@@ -285,10 +305,20 @@ def test_exercise_solution_and_references(tmp_path):
     assert "solutions/01_demo_solutions.ipynb" in text
     code = [c for c in solutions.cells if c.cell_type == "code"]
     assert code[0].source == setup_cell_source()
-    assert [c.source for c in code[-2:]] == ["demo = 42  # the secret value", 'check("demo", demo)']
+    # The solution cell is the solutions notebook's answer cell: check grades only `# ANSWER:` cells.
+    assert [c.source for c in code[-2:]] == ["# ANSWER: demo\ndemo = 42  # the secret value", 'check("demo", demo)']
     assert code[-2].metadata["student_edition"]["answers"] == ["demo"]
     pasted = student_edition.with_solutions(student, solutions)
     assert "# ANSWER: demo\ndemo = 42  # the secret value" in [c.source for c in pasted.cells]
+
+
+def test_a_solution_in_two_code_blocks_fails_naming_the_exercise(tmp_path):
+    with pytest.raises(student_edition.ConversionError, match="ex-demo.*2 code block"):
+        convert(tmp_path, [
+            "# Demo\n\n## Exercises", "```{exercise} Find the value\n:label: ex-demo\n\nCompute $x$.\n```",
+            nbformat.v4.new_code_cell("# ANSWER: demo\ndemo = None"), nbformat.v4.new_code_cell('check("demo", demo)'),
+            "````{solution} ex-demo\n\n```python\nhalf = 21\n```\n\nThen\n\n```python\ndemo = 2 * half\n```\n````",
+        ])
 
 
 def run_cli(root, *args):
