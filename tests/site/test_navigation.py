@@ -39,7 +39,8 @@ def exercise_titles(page):
     for cell in json.loads((ROOT / f"{page}.ipynb").read_text(encoding="utf-8"))["cells"]:
         if cell["cell_type"] == "markdown":
             titles += re.findall(r"^`{3,}\{exercise\}[ \t]*(.*)$", "".join(cell["source"]), flags=re.M)
-    return [t.strip() for t in titles]
+    # Sphinx's smartquotes print a source apostrophe as a typographic one (PyTorch's -> PyTorch’s).
+    return [t.strip().replace("'", "\u2019") for t in titles]
 
 
 def open_page(browser, server, page, width=WIDTHS["desktop"]):

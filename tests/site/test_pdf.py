@@ -55,8 +55,9 @@ def pdf(site):
 
 @pytest.fixture(scope="session")
 def pdf_pages(pdf):
-    """The PDF's text, page by page, whitespace collapsed."""
-    return [" ".join(page.split()) for page in pdftotext(pdf).split("\f")]
+    """The PDF's text, page by page, whitespace collapsed; a hyphenated word that a line break splits
+    ("mixed-" / "precision") is joined again."""
+    return [" ".join(re.sub(r"-\n\s*", "-", page).split()) for page in pdftotext(pdf).split("\f")]
 
 
 def test_landing_page_links_the_pdf_and_the_site_serves_it(visit, server, pdf):
